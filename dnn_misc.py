@@ -1,0 +1,220 @@
+"""The modules of a neural network, each with a forward and a backward pass.
+
+A module's `forward` maps its input to its output. Its `backward(X, grad)`
+takes the same input X and the gradient of the loss with respect to the
+output, stores the gradients with respect to its parameters in
+`self.gradient` (same keys and shapes as `self.params`) and returns the
+gradient with respect to X. Shapes: N is the minibatch size; images are
+(N, C, H, W). All arrays are float64.
+
+Random draws (initialisation, dropout masks) go through NumPy's global
+generator in a fixed order, so that a run seeded with `np.random.seed` is
+reproducible draw for draw.
+"""
+import numpy as np
+
+from dnn_im2col import col2im, im2col, output_size, window_view
+
+
+class linear_layer:
+    """Affine map u = X W + b.
+
+    input_D, output_D: sizes of the input and output features.
+    params: 'W' (input_D, output_D) and 'b' (1, output_D), both drawn from
+    N(0, 0.1^2), W first.
+    """
+
+    def __init__(self, input_D, output_D):
+        self.params = {
+            'W': np.random.normal(0, 0.1, (input_D, output_D)),
+            'b': np.random.normal(0, 0.1, (1, output_D)),
+        }
+        self.gradient = {key: np.zeros_like(value) for key, value in self.params.items()}
+
+    def forward(self, X):
+        """X: (N, input_D). Returns X W + b: (N, output_D)."""
+        return X @ self.params['W'] + self.params['b']
+
+    def backward(self, X, grad, input_grad=True):
+        """X: (N, input_D); grad = dL/du: (N, output_D).
+
+        Stores dL/dW = X^T grad (input_D, output_D) and dL/db = the column
+        sums of grad (1, output_D). Returns dL/dX = grad W^T (N, input_D), or
+        None when `input_grad` is False (a first layer, whose input is data).
+        """
+        np.matmul(X.T, grad, out=self.gradient['W'])
+        np.sum(grad, axis=0, keepdims=True, out=self.gradient['b'])
+        return grad @ self.params['W'].T if input_grad else None
+
+
+class relu:
+    """Rectified linear unit, elementwise: max(0, X). No parameters."""
+
+    def forward(self, X):
+        """X: any shape. Returns max(0, X), same shape."""
+        return np.maximum(X, 0)
+
+    def backward(self, X, grad):
+        """X, grad = dL/d(output): same shape. Returns grad where X > 0, else 0."""
+        return np.where(X > 0, grad, 0.0)
+
+
+class dropout:
+    """Inverted dropout with rate r in [0, 1).
+
+    In training each entry is kept when a fresh uniform draw p in [0, 1)
+    has p >= r, and kept entries are scaled by 1 / (1 - r); the mask is drawn
+    even when r = 0, as the course pipeline does. At test time the output is
+    the input and nothing is drawn. No parameters.
+    """
+
+    def __init__(self, r):
+        self.r = r
+        self.mask = None
+
+    def forward(self, X, is_train):
+        """X: any shape. Returns X times a new mask (training) or X itself (testing)."""
+        if not is_train:
+            self.mask = None
+            return X
+        keep = np.random.uniform(0.0, 1.0, X.shape) >= self.r
+        self.mask = keep * (1.0 / (1.0 - self.r))
+        return X * self.mask
+
+    def backward(self, X, grad):
+        """X, grad = dL/d(output): same shape. Returns grad times the forward's mask."""
+        return grad if self.mask is None else grad * self.mask
+
+
+class conv_layer:
+    """2-D convolution (cross-correlation) with zero padding (filter_len - 1) // 2.
+
+    num_input, num_output: channels in and out; filter_len: k of the k x k
+    filters; stride: step between windows. At stride 1 the output keeps the
+    input's height and width.
+    params: 'W' (num_output, num_input, k, k) and 'b' (num_output, 1), both
+    drawn from N(0, 0.1^2), W first.
+    """
+
+    def __init__(self, num_input, num_output, filter_len, stride):
+        self.filter_len = filter_len
+        self.stride = stride
+        self.padding = (filter_len - 1) // 2
+        self.params = {
+            'W': np.random.normal(0, 0.1, (num_output, num_input, filter_len, filter_len)),
+            'b': np.random.normal(0, 0.1, (num_output, 1)),
+        }
+        self.gradient = {key: np.zeros_like(value) for key, value in self.params.items()}
+        self._input = self._cols = None
+
+    def _columns(self, X):
+        """im2col of X, reused between a forward and the backward of the same X."""
+        if X is not self._input:
+            self._input = X
+            self._cols = im2col(X, self.filter_len, self.stride, self.padding)
+        return self._cols
+
+    def forward(self, X):
+        """X: (N, num_input, H, W). Returns (N, num_output, Ho, Wo), where
+        out[n, o] = b[o] + sum over c, i, j of W[o, c, i, j] X_pad[n, c, y s + i, x s + j]."""
+        N, _, H, W = X.shape
+        k, s, p = self.filter_len, self.stride, self.padding
+        weights = self.params['W'].reshape(len(self.params['W']), -1)
+        out = weights @ self._columns(X) + self.params['b']
+        return out.reshape(N, -1, output_size(H + 2 * p, k, s), output_size(W + 2 * p, k, s))
+
+    def backward(self, X, grad, input_grad=True):
+        """X: (N, num_input, H, W); grad = dL/d(output): (N, num_output, Ho, Wo).
+
+        Stores dL/dW (num_output, num_input, k, k) and dL/db (num_output, 1).
+        Returns dL/dX (N, num_input, H, W), or None when `input_grad` is False.
+        """
+        N, O = grad.shape[:2]
+        cols = self._columns(X)
+        grad = grad.reshape(N, O, -1)
+        weights = self.params['W'].reshape(O, -1)
+        self.gradient['W'] = np.matmul(grad, cols.transpose(0, 2, 1)).sum(axis=0).reshape(self.params['W'].shape)
+        self.gradient['b'] = grad.sum(axis=(0, 2)).reshape(O, 1)
+        if not input_grad:
+            return None
+        return col2im(weights.T @ grad, X.shape, self.filter_len, self.stride, self.padding)
+
+
+class max_pool:
+    """Max pooling over max_len x max_len windows moved by `stride`, no padding. No parameters."""
+
+    def __init__(self, max_len, stride):
+        self.max_len = max_len
+        self.stride = stride
+        self._input = self._argmax = None
+
+    def forward(self, X):
+        """X: (N, C, H, W). Returns each window's maximum: (N, C, Ho, Wo)."""
+        k = self.max_len
+        windows = window_view(X, k, self.stride)
+        windows = windows.reshape(windows.shape[:4] + (k * k,))
+        self._input = X
+        self._argmax = windows.argmax(axis=-1)
+        return np.take_along_axis(windows, self._argmax[..., None], axis=-1)[..., 0]
+
+    def backward(self, X, grad):
+        """X: (N, C, H, W); grad = dL/d(output): (N, C, Ho, Wo).
+
+        Returns dL/dX (N, C, H, W): each window's gradient goes to its first
+        maximal element in row-major order, and overlapping windows add up.
+        """
+        if X is not self._input:
+            self.forward(X)
+        k, s = self.max_len, self.stride
+        Ho, Wo = grad.shape[2:]
+        grad_X = np.zeros(X.shape)
+        for i in range(k):
+            for j in range(k):
+                grad_X[:, :, i:i + s * Ho:s, j:j + s * Wo:s] += np.where(self._argmax == i * k + j, grad, 0.0)
+        return grad_X
+
+
+class flatten_layer:
+    """Reshape (N, C, H, W) to (N, C * H * W) in C order, and back. No parameters."""
+
+    def forward(self, X):
+        """X: (N, ...). Returns (N, product of the other dimensions)."""
+        return X.reshape(len(X), -1)
+
+    def backward(self, X, grad):
+        """X: (N, C, H, W); grad: (N, C * H * W). Returns grad shaped like X."""
+        return grad.reshape(X.shape)
+
+
+def softmax(X):
+    """Row-wise softmax of X (N, K), computed stably: (N, K)."""
+    exp = np.exp(X - np.max(X, axis=1, keepdims=True))
+    return exp / np.sum(exp, axis=1, keepdims=True)
+
+
+class softmax_cross_entropy:
+    """Softmax followed by the mean cross-entropy loss. No parameters.
+
+    X: scores (N, K); Y: integer labels (N, 1) or (N,), in 0 .. K - 1.
+    """
+
+    def forward(self, X, Y):
+        """Returns the mean over the batch of -log softmax(X)[n, Y[n]], a float."""
+        shifted = X - np.max(X, axis=1, keepdims=True)
+        log_prob = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+        return -np.mean(np.take_along_axis(log_prob, Y.reshape(-1, 1).astype(int), axis=1))
+
+    def backward(self, X, Y):
+        """Returns dL/dX = (softmax(X) - onehot(Y)) / N: (N, K)."""
+        grad = softmax(X)
+        grad[np.arange(len(X)), Y.reshape(-1).astype(int)] -= 1.0
+        return grad / len(X)
+
+
+def add_momentum(model):
+    """Zero velocities for a model dict: {module_name + '_' + key: zeros shaped like that parameter}."""
+    return {
+        name + '_' + key: np.zeros_like(value)
+        for name, module in model.items() if hasattr(module, 'params')
+        for key, value in module.params.items()
+    }

@@ -1,0 +1,252 @@
+"""What every driver shares: the command line, the SGD update, the epoch loop,
+evaluation and the result file.
+
+A driver supplies its network as three functions, `build_model`, `forward`
+and `backward` (see `Network`), and calls `main`. Everything that happens
+around the network, in the order the course pipeline does it, is here.
+"""
+import argparse
+import json
+import math
+import os
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from data_loader import DEFAULT_DATA, DataError, load_mnist
+from dnn_misc import add_momentum
+
+REPO = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_OUTPUT_DIR = os.path.join(REPO, 'outputs')
+# Evaluation needs no dropout draws, so it may run in larger batches than
+# training; the accuracies come out identical (tests/test_training.py).
+EVAL_BATCH = 100
+
+
+@dataclass
+class Network:
+    """One of the assignment's networks, as its driver defines it.
+
+    build_model(dropout_rate) -> model dict, modules in the order of the
+        network, the loss last under 'loss'; it makes the random draws of
+        initialisation.
+    forward(model, x, is_train) -> (scores (N, 10), cache of the
+        intermediate variables that `backward` needs).
+    backward(model, x, cache, grad) stores every parameter's gradient, given
+        grad = dL/d(scores).
+    """
+    prefix: str
+    learning_rate: float
+    dropout_rate: float
+    step: int
+    as_images: bool
+    build_model: Callable
+    forward: Callable
+    backward: Callable
+
+
+class SGD:
+    """Minibatch SGD with momentum alpha and weight decay lambda, over a model dict.
+
+    For each parameter: g = gradient + lambda * param; with alpha > 0,
+    v = alpha * v - lr * g and param += v; with alpha = 0, param -= lr * g.
+    Velocities start at zero (`add_momentum`).
+    """
+
+    def __init__(self, model, learning_rate, alpha=0.0, lambda_=0.0):
+        self.model = model
+        self.learning_rate = learning_rate
+        self.alpha = alpha
+        self.lambda_ = lambda_
+        self.velocity = add_momentum(model)
+
+    def step(self):
+        """Update every parameter in place from the gradients of the last backward pass."""
+        for name, module in self.model.items():
+            if not hasattr(module, 'params'):
+                continue
+            for key, param in module.params.items():
+                g = module.gradient[key]
+                # With lambda = 0 the decay term adds exactly zero: skip its two passes.
+                if self.lambda_ != 0.0:
+                    g = g + self.lambda_ * param
+                if self.alpha > 0.0:
+                    v = self.velocity[name + '_' + key]
+                    v *= self.alpha
+                    v -= self.learning_rate * g
+                    param += v
+                else:
+                    param -= self.learning_rate * g
+
+
+def evaluate(network, model, X, Y):
+    """Mean loss and accuracy of the model on X (N, ...) and labels Y (N, 1), dropout off."""
+    total_loss, correct = 0.0, 0
+    for start in range(0, len(X), EVAL_BATCH):
+        x, y = X[start:start + EVAL_BATCH], Y[start:start + EVAL_BATCH]
+        scores, _ = network.forward(model, x, False)
+        total_loss += model['loss'].forward(scores, y) * len(x)
+        correct += int(np.sum(np.argmax(scores, axis=1) == y[:, 0]))
+    return total_loss / len(X), correct / len(X)
+
+
+def train(network, args, data, log=print):
+    """Train as the course pipeline does; return {'train': [...], 'val': [...]} accuracies per epoch.
+
+    Raises FloatingPointError when the training loss stops being finite.
+    """
+    np.random.seed(args.random_seed)
+    model = network.build_model(args.dropout_rate)
+    optimizer = SGD(model, args.learning_rate, args.alpha, args.lambda_)
+
+    X_train, Y_train = data['train']
+    X_valid, Y_valid = data['valid']
+    B = args.minibatch_size
+    num_batches = len(X_train) // B
+    # Leftover samples that do not fill a minibatch are skipped, in evaluation too.
+    X_eval, Y_eval = X_train[:num_batches * B], Y_train[:num_batches * B]
+    X_valid, Y_valid = X_valid[:len(X_valid) // B * B], Y_valid[:len(Y_valid) // B * B]
+
+    record = {'train': [], 'val': []}
+    started = time.perf_counter()
+    for t in range(args.num_epoch):
+        epoch_start = time.perf_counter()
+        if t % network.step == 0 and t != 0:
+            optimizer.learning_rate = optimizer.learning_rate * 0.1
+        idx = np.random.permutation(len(X_train))
+        for i in range(num_batches):
+            batch = idx[i * B:(i + 1) * B]
+            x, y = X_train[batch], Y_train[batch]
+            scores, cache = network.forward(model, x, True)
+            network.backward(model, x, cache, model['loss'].backward(scores, y))
+            optimizer.step()
+
+        train_loss, train_acc = evaluate(network, model, X_eval, Y_eval)
+        _, val_acc = evaluate(network, model, X_valid, Y_valid)
+        log(f'At epoch {t + 1}')
+        log(f'Training loss at epoch {t + 1} is {train_loss}')
+        log(f'Training accuracy at epoch {t + 1} is {train_acc}')
+        log(f'Validation accuracy at epoch {t + 1} is {val_acc}')
+        if not math.isfinite(train_loss):
+            raise FloatingPointError(f'the training loss is {train_loss} at epoch {t + 1}')
+        record['train'].append(train_acc)
+        record['val'].append(val_acc)
+        now = time.perf_counter()
+        left = (now - started) / (t + 1) * (args.num_epoch - t - 1)
+        log(f'(epoch {t + 1} took {now - epoch_start:.1f} s; about {left:.0f} s left)')
+    return record
+
+
+def result_name(prefix, args):
+    """The course's file name, e.g. MLP_lr0.01_m0.0_w0.0_d0.5.json."""
+    return (f'{prefix}_lr{float(args.learning_rate)}_m{float(args.alpha)}'
+            f'_w{float(args.lambda_)}_d{float(args.dropout_rate)}.json')
+
+
+def write_json_atomically(path, obj):
+    """Write obj as JSON to path through a temporary file and a rename: never a half-written file."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.' + os.path.basename(path), suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'w') as f:
+            json.dump(obj, f)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _number(kind, low=None, high=None, low_open=False, high_open=False, what=None):
+    """An argparse type: a finite number of `kind` within [low, high] (or open ends)."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        ok = value is not None and math.isfinite(value)
+        ok = ok and (low is None or value > low or (value == low and not low_open))
+        ok = ok and (high is None or value < high or (value == high and not high_open))
+        if not ok:
+            raise argparse.ArgumentTypeError(f'{what}, got {text!r}')
+        return value
+    return parse
+
+
+def build_parser(network):
+    """The assignment's flags, typed and range-checked, plus --data and --output_dir."""
+    parser = argparse.ArgumentParser(
+        description=f'Train the {network.prefix} network on mnist_subset and write its accuracies per epoch.',
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add = parser.add_argument
+    add('--random_seed', type=_number(int, 0, what='must be an integer >= 0'), default=2,
+        help='seed of NumPy\'s global generator (all questions)')
+    add('--learning_rate', type=_number(float, 0, low_open=True, what='must be a finite number > 0'),
+        default=network.learning_rate, help='initial learning rate, x0.1 every %d epochs' % network.step)
+    add('--alpha', type=_number(float, 0, 1, high_open=True, what='must be a number in [0, 1)'), default=0.0,
+        help='momentum (0.9 in Q3.8 and Q3.10)')
+    add('--lambda', dest='lambda_', type=_number(float, 0, what='must be a finite number >= 0'), default=0.0,
+        help='weight decay')
+    add('--dropout_rate', type=_number(float, 0, 1, high_open=True, what='must be a number in [0, 1)'),
+        default=network.dropout_rate, help='dropout rate r (0.5 in Q3.4, 0.95 in Q3.5)')
+    add('--num_epoch', type=_number(int, 1, what='must be an integer >= 1'), default=30,
+        help='number of training epochs')
+    add('--minibatch_size', type=_number(int, 1, what='must be an integer from 1 to the training-set size'),
+        default=5, help='minibatch size B')
+    add('--data', default=DEFAULT_DATA, help='the mnist_subset JSON file')
+    add('--output_dir', default=DEFAULT_OUTPUT_DIR, help='where the result JSON is written')
+    return parser
+
+
+def _check_writable(directory):
+    """Create the output directory if needed and prove it can take a file; else raise OSError."""
+    os.makedirs(directory, exist_ok=True)
+    with tempfile.TemporaryFile(dir=directory):
+        pass
+
+
+class Terminated(Exception):
+    """SIGTERM arrived: stop like Ctrl-C, with the exit status 143 of a terminated process."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated
+
+
+def main(network, argv=None):
+    """Run a driver from the command line; returns the exit status."""
+    parser = build_parser(network)
+    args = parser.parse_args(argv)
+    program = parser.prog
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        try:
+            _check_writable(args.output_dir)
+        except OSError as error:
+            print(f'{program}: error: cannot write to the output directory {args.output_dir}: '
+                  f'{error.strerror or error}', file=sys.stderr)
+            return 1
+        try:
+            data = load_mnist(args.data, as_images=network.as_images)
+        except DataError as error:
+            print(f'{program}: error: {error}', file=sys.stderr)
+            return 1
+        if args.minibatch_size > len(data['train'][0]):
+            parser.error(f"argument --minibatch_size: must be an integer from 1 to the training-set size "
+                         f"({len(data['train'][0])}), got {args.minibatch_size}")
+        try:
+            record = train(network, args, data)
+        except FloatingPointError as error:
+            print(f'{program}: error: training diverged: {error}; try a smaller --learning_rate. '
+                  f'No result file was written.', file=sys.stderr)
+            return 1
+        path = os.path.join(args.output_dir, result_name(network.prefix, args))
+        write_json_atomically(path, record)
+        print('Finish running!')
+        return 0
+    except (KeyboardInterrupt, Terminated) as stop:
+        print(f'{program}: interrupted; no result file was written.', file=sys.stderr)
+        return 143 if isinstance(stop, Terminated) else 130
