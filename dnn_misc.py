@@ -107,9 +107,9 @@ class conv_layer:
         self.gradient = {key: np.zeros_like(value) for key, value in self.params.items()}
         self._input = self._cols = None
 
-    def _columns(self, X):
-        """im2col of X, reused between a forward and the backward of the same X."""
-        if X is not self._input:
+    def _columns(self, X, reuse):
+        """im2col of X; with `reuse`, the forward pass's columns when that pass saw this same X."""
+        if not (reuse and X is self._input):
             self._input = X
             self._cols = im2col(X, self.filter_len, self.stride, self.padding)
         return self._cols
@@ -120,7 +120,7 @@ class conv_layer:
         N, _, H, W = X.shape
         k, s, p = self.filter_len, self.stride, self.padding
         weights = self.params['W'].reshape(len(self.params['W']), -1)
-        out = weights @ self._columns(X) + self.params['b']
+        out = weights @ self._columns(X, reuse=False) + self.params['b']
         return out.reshape(N, -1, output_size(H + 2 * p, k, s), output_size(W + 2 * p, k, s))
 
     def backward(self, X, grad, input_grad=True):
@@ -130,7 +130,7 @@ class conv_layer:
         Returns dL/dX (N, num_input, H, W), or None when `input_grad` is False.
         """
         N, O = grad.shape[:2]
-        cols = self._columns(X)
+        cols = self._columns(X, reuse=True)
         grad = grad.reshape(N, O, -1)
         weights = self.params['W'].reshape(O, -1)
         self.gradient['W'] = np.matmul(grad, cols.transpose(0, 2, 1)).sum(axis=0).reshape(self.params['W'].shape)

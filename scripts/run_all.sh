@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Run the seven question scripts (30 epochs each) and write outputs/*.json.
+#   scripts/run_all.sh         one after another
+#   scripts/run_all.sh -j 2    two at a time, one BLAS thread each
+# Each run's log goes to outputs/logs/QUESTION.log; the total wall time is printed at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+jobs=1
+while getopts "j:" opt; do
+  case $opt in
+    j) jobs=$OPTARG ;;
+    *) echo "usage: $0 [-j N]" >&2; exit 2 ;;
+  esac
+done
+if ! [[ $jobs =~ ^[1-9][0-9]*$ ]]; then
+  echo "$0: -j takes a whole number >= 1, got '$jobs'" >&2
+  exit 2
+fi
+
+questions=(q33 q34 q35 q36 q37 q38 q310)
+mkdir -p outputs/logs
+if (( jobs > 1 )); then
+  export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+fi
+
+seconds_since() {  # seconds since a `date +%s%N` stamp, one decimal
+  local ms=$(( ($(date +%s%N) - $1) / 1000000 ))
+  printf '%d.%d' $(( ms / 1000 )) $(( ms % 1000 / 100 ))
+}
+export -f seconds_since
+
+start=$(date +%s%N)
+run() {
+  local q=$1 t0
+  t0=$(date +%s%N)
+  if bash "scripts/$q.sh" > "outputs/logs/$q.log" 2>&1; then
+    printf '%-5s done in %6s s: %s\n' "$q" "$(seconds_since "$t0")" "$(grep -m1 -o 'outputs/[^ ]*json' "scripts/$q.sh")"
+  else
+    printf '%-5s FAILED, see outputs/logs/%s.log\n' "$q" "$q"
+    return 1
+  fi
+}
+export -f run
+
+status=0
+printf '%s\n' "${questions[@]}" | xargs -P "$jobs" -I{} bash -c 'run {}' || status=1
+echo "all seven runs: $(seconds_since "$start") s wall time (-j $jobs)"
+exit $status
