@@ -183,21 +183,23 @@ def build_parser(network):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add = parser.add_argument
     add('--random_seed', type=_number(int, 0, what='must be an integer >= 0'), default=2,
-        help='seed of NumPy\'s global generator (all questions)')
+        help="seed of NumPy's global generator; every question uses the default")
     add('--learning_rate', type=_number(float, 0, low_open=True, what='must be a finite number > 0'),
-        default=network.learning_rate, help='initial learning rate, x0.1 every %d epochs' % network.step)
+        default=network.learning_rate,
+        help=f'initial learning rate, multiplied by 0.1 every {network.step} epochs '
+             '(0.01 in Q3.3-Q3.8, 0.001 in Q3.10)')
     add('--alpha', type=_number(float, 0, 1, high_open=True, what='must be a number in [0, 1)'), default=0.0,
-        help='momentum (0.9 in Q3.8 and Q3.10)')
-    add('--lambda', dest='lambda_', type=_number(float, 0, what='must be a finite number >= 0'), default=0.0,
-        help='weight decay')
+        help='momentum (0.9 in Q3.8 and Q3.10, 0 elsewhere)')
+    add('--lambda', dest='lambda_', metavar='LAMBDA', type=_number(float, 0, what='must be a finite number >= 0'), default=0.0,
+        help='weight decay (0 in every question)')
     add('--dropout_rate', type=_number(float, 0, 1, high_open=True, what='must be a number in [0, 1)'),
-        default=network.dropout_rate, help='dropout rate r (0.5 in Q3.4, 0.95 in Q3.5)')
+        default=network.dropout_rate, help='dropout rate r (0.5 in Q3.4, Q3.7, Q3.8 and Q3.10; 0.95 in Q3.5; 0 in Q3.3 and Q3.6)')
     add('--num_epoch', type=_number(int, 1, what='must be an integer >= 1'), default=30,
-        help='number of training epochs')
+        help='number of training epochs (30 in every question)')
     add('--minibatch_size', type=_number(int, 1, what='must be an integer from 1 to the training-set size'),
-        default=5, help='minibatch size B')
-    add('--data', default=DEFAULT_DATA, help='the mnist_subset JSON file')
-    add('--output_dir', default=DEFAULT_OUTPUT_DIR, help='where the result JSON is written')
+        default=5, help='minibatch size B (5 in every question)')
+    add('--data', default=DEFAULT_DATA, help='the mnist_subset JSON file (not in the assignment)')
+    add('--output_dir', default=DEFAULT_OUTPUT_DIR, help='where the result JSON is written, created if missing (not in the assignment)')
     return parser
 
 
@@ -238,7 +240,9 @@ def main(network, argv=None):
             parser.error(f"argument --minibatch_size: must be an integer from 1 to the training-set size "
                          f"({len(data['train'][0])}), got {args.minibatch_size}")
         try:
-            record = train(network, args, data)
+            # A diverging run overflows long before its loss is checked; the check says so once.
+            with np.errstate(over='ignore', invalid='ignore', divide='ignore'):
+                record = train(network, args, data)
         except FloatingPointError as error:
             print(f'{program}: error: training diverged: {error}; try a smaller --learning_rate. '
                   f'No result file was written.', file=sys.stderr)

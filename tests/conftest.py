@@ -12,3 +12,21 @@ sys.path.insert(0, REPO)
 def seeded():
     """Every test starts from the same global random state, so failures reproduce."""
     np.random.seed(1234)
+
+
+def small_data_file(path, n_train=60, n_valid=20, n_test=20):
+    """Write the first rows of each split of the real data set as a small data file; return its path."""
+    import json
+    with open(os.path.join(REPO, 'data', 'mnist_subset.json')) as f:
+        full = json.load(f)
+    sizes = {'train': n_train, 'valid': n_valid, 'test': n_test}
+    small = {split: [full[split][0][:n], full[split][1][:n]] for split, n in sizes.items()}
+    with open(path, 'w') as f:
+        json.dump(small, f)
+    return str(path)
+
+
+@pytest.fixture(scope='session')
+def small_data(tmp_path_factory):
+    """A 60 / 20 / 20 data file of real digits, for quick runs of the drivers."""
+    return small_data_file(tmp_path_factory.mktemp('data') / 'small.json')

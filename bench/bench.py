@@ -1,0 +1,174 @@
+"""Seconds per epoch of the seven question configurations, ours and (with --torch) PyTorch's.
+
+    python3 bench/bench.py                   # 2 epochs of each, 3 alternating repeats
+    python3 bench/bench.py --torch           # and the same networks in PyTorch, ratio ours / PyTorch
+    python3 bench/bench.py --configs q33,q38 --epochs 1 --repeat 5
+
+Each measurement runs in a fresh process (so its peak memory is its own)
+through the drivers' real code: `dnn_training.train` with the driver's network.
+Training and evaluation are timed apart. Repeats alternate ours and PyTorch,
+and every figure is the median over the repeats. Writes bench/RESULTS.md and
+bench/results.json.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path[:0] = [REPO, HERE]
+
+from configs import CONFIGS  # noqa: E402
+
+
+def peak_memory_mb():
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure_ours(question, epochs):
+    """One measurement of our driver, in this process: a dict of seconds and megabytes."""
+    import importlib
+    import types
+
+    import dnn_training
+    from data_loader import load_mnist
+
+    module_name, flags = next((m, f) for q, m, f in CONFIGS if q == question)
+    network = next(v for v in vars(importlib.import_module(module_name)).values()
+                   if isinstance(v, dnn_training.Network))
+    start = time.perf_counter()
+    data = load_mnist(as_images=network.as_images)
+    load_s = time.perf_counter() - start
+
+    eval_seconds = []
+    evaluate = dnn_training.evaluate
+
+    def timed_evaluate(*args):
+        t0 = time.perf_counter()
+        result = evaluate(*args)
+        eval_seconds.append(time.perf_counter() - t0)
+        return result
+
+    dnn_training.evaluate = timed_evaluate
+    args = types.SimpleNamespace(random_seed=2, learning_rate=network.learning_rate, alpha=0.0, lambda_=0.0,
+                                 dropout_rate=network.dropout_rate, num_epoch=epochs, minibatch_size=5)
+    vars(args).update(flags)
+    start = time.perf_counter()
+    record = dnn_training.train(network, args, data, log=lambda *_: None)
+    total = time.perf_counter() - start
+    return {'load_s': load_s, 'train_s': (total - sum(eval_seconds)) / epochs,
+            'eval_s': sum(eval_seconds) / epochs, 'peak_mb': peak_memory_mb(), 'val': record['val']}
+
+
+def measure_torch(question, epochs):
+    from torch_nets import train_torch
+    return train_torch(question, epochs)
+
+
+def run_child(kind, question, epochs):
+    """Measure in a fresh Python process; return its dict."""
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), '--child', kind, question,
+                          '--epochs', str(epochs)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def machine_description():
+    import numpy as np
+    blas = 'unknown'
+    try:
+        config = np.show_config(mode='dicts')
+        info = config['Build Dependencies']['blas']
+        blas = f"{info['name']} {info.get('version', '')}".strip()
+    except Exception:
+        pass
+    cpu = platform.processor() or 'unknown cpu'
+    try:
+        with open('/proc/cpuinfo') as f:
+            cpu = next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    return (f'{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, '
+            f'NumPy {np.__version__}, BLAS {blas}')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--epochs', type=int, default=2, help='epochs per measurement')
+    parser.add_argument('--repeat', type=int, default=3, help='alternating measurements per configuration')
+    parser.add_argument('--configs', default=','.join(q for q, _, _ in CONFIGS), help='questions, comma-separated')
+    parser.add_argument('--torch', action='store_true', help='also measure PyTorch (needs torch installed)')
+    parser.add_argument('--output', default=os.path.join(HERE, 'RESULTS.md'))
+    parser.add_argument('--child', nargs=2, metavar=('KIND', 'QUESTION'), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        kind, question = args.child
+        measure = measure_ours if kind == 'ours' else measure_torch
+        print(json.dumps(measure(question, args.epochs)))
+        return 0
+
+    questions = args.configs.split(',')
+    unknown = set(questions) - {q for q, _, _ in CONFIGS}
+    if unknown:
+        parser.error(f"unknown configuration(s): {', '.join(sorted(unknown))}")
+    kinds = ['ours', 'torch'] if args.torch else ['ours']
+    results = {}
+    for question in questions:
+        runs = {kind: [] for kind in kinds}
+        for _ in range(args.repeat):
+            for kind in kinds:
+                runs[kind].append(run_child(kind, question, args.epochs))
+        results[question] = {kind: {key: statistics.median(run[key] for run in runs[kind])
+                                    for key in ('load_s', 'train_s', 'eval_s', 'peak_mb')}
+                             for kind in kinds}
+        if args.torch:
+            ours, theirs = results[question]['ours'], results[question]['torch']
+            results[question]['ratio'] = ((ours['train_s'] + ours['eval_s'])
+                                          / (theirs['train_s'] + theirs['eval_s']))
+        print(question, json.dumps(results[question]), flush=True)
+
+    write_report(args, results)
+    return 0
+
+
+def write_report(args, results):
+    lines = [
+        '# Benchmark: seconds per epoch',
+        '',
+        f'Machine: {machine_description()}.',
+        'Command: `' + ' '.join(['python3', 'bench/bench.py'] + sys.argv[1:]) + '`',
+        '',
+        f'Each figure is the median of {args.repeat} runs of {args.epochs} epoch(s), each in a fresh process'
+        + (', alternating ours and PyTorch' if args.torch else '') + '. The machine is shared and noisy: '
+        'expect a few per cent of drift between runs of this table.',
+        '',
+    ]
+    header = '| question | ours: train s/epoch | ours: eval s/epoch | ours: total | data load s | peak MB |'
+    rule = '|---|---|---|---|---|---|'
+    if args.torch:
+        header += ' PyTorch total s/epoch | ours / PyTorch |'
+        rule += '---|---|'
+    lines += [header, rule]
+    for question, result in results.items():
+        ours = result['ours']
+        row = (f"| {question} | {ours['train_s']:.2f} | {ours['eval_s']:.2f} | {ours['train_s'] + ours['eval_s']:.2f}"
+               f" | {ours['load_s']:.2f} | {ours['peak_mb']:.0f} |")
+        if args.torch:
+            theirs = result['torch']
+            row += f" {theirs['train_s'] + theirs['eval_s']:.2f} | {result['ratio']:.2f} |"
+        lines.append(row)
+    with open(args.output, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    with open(os.path.splitext(args.output)[0].replace('RESULTS', 'results') + '.json', 'w') as f:
+        json.dump({'machine': machine_description(), 'epochs': args.epochs, 'repeat': args.repeat,
+                   'results': results}, f, indent=1)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

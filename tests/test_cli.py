@@ -1,0 +1,153 @@
+"""The command line: every bad input gets one clear line and a non-zero exit, and no result is lost."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO
+
+MLP = os.path.join(REPO, 'dnn_mlp.py')
+
+
+def run(args, driver=MLP, timeout=120):
+    return subprocess.run([sys.executable, driver] + args, capture_output=True, text=True, timeout=timeout)
+
+
+def assert_clean_failure(result, status, *fragments):
+    assert result.returncode == status, (result.returncode, result.stderr)
+    assert 'Traceback' not in result.stdout + result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize('flag, value, allowed', [
+    ('--learning_rate', '0', 'a finite number > 0'),
+    ('--learning_rate', '-0.1', 'a finite number > 0'),
+    ('--learning_rate', 'nan', 'a finite number > 0'),
+    ('--learning_rate', 'inf', 'a finite number > 0'),
+    ('--learning_rate', 'fast', 'a finite number > 0'),
+    ('--alpha', '1', 'a number in [0, 1)'),
+    ('--alpha', '-0.5', 'a number in [0, 1)'),
+    ('--lambda', '-1', 'a finite number >= 0'),
+    ('--lambda', 'inf', 'a finite number >= 0'),
+    ('--dropout_rate', '1.0', 'a number in [0, 1)'),
+    ('--dropout_rate', '-0.1', 'a number in [0, 1)'),
+    ('--num_epoch', '0', 'an integer >= 1'),
+    ('--num_epoch', '2.5', 'an integer >= 1'),
+    ('--minibatch_size', '0', 'an integer from 1 to the training-set size'),
+    ('--random_seed', '-1', 'an integer >= 0'),
+    ('--random_seed', 'x', 'an integer >= 0'),
+])
+def test_bad_flag_values_exit_2_naming_the_flag(tmp_path, flag, value, allowed):
+    result = run([flag, value, '--output_dir', str(tmp_path)])
+    assert_clean_failure(result, 2, 'usage:', f'argument {flag}: must be {allowed}', repr(value))
+    error_lines = [line for line in result.stderr.splitlines() if 'error:' in line]
+    assert error_lines == [result.stderr.strip().splitlines()[-1]]
+    assert os.listdir(tmp_path) == []
+
+
+def test_minibatch_larger_than_the_training_set(tmp_path, small_data):
+    result = run(['--minibatch_size', '61', '--data', small_data, '--output_dir', str(tmp_path)])
+    assert_clean_failure(result, 2, 'argument --minibatch_size', 'training-set size (60), got 61')
+    assert os.listdir(tmp_path) == []
+
+
+def test_help_documents_every_flag_with_its_default():
+    result = run(['--help'])
+    assert result.returncode == 0
+    text_of_help = ' '.join(result.stdout.split())
+    for text in ['--random_seed', '(default: 2)', '--learning_rate', '(default: 0.01)', '--alpha', 'Q3.8',
+                 '--lambda', '--dropout_rate', 'Q3.4', '--num_epoch', '(default: 30)', '--minibatch_size',
+                 '(default: 5)', '--data', '--output_dir']:
+        assert text in text_of_help
+
+
+def write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+def good_split(n=6):
+    return [[[0.25] * 784 for _ in range(n)], [i % 10 for i in range(n)]]
+
+
+@pytest.mark.parametrize('content, problem', [
+    ('{"train": [[[0.5', 'not valid JSON'),
+    ('not json at all', 'not valid JSON'),
+    (json.dumps({'train': good_split(), 'valid': good_split()}), "split 'test' is missing"),
+    (json.dumps({'train': [good_split()[0][:3], [1, 2]], 'valid': good_split(), 'test': good_split()}),
+     "split 'train': X has 3 rows but Y has 2 labels"),
+    (json.dumps({'train': good_split(), 'valid': [[[0.1] * 783], [1]], 'test': good_split()}),
+     "split 'valid': row 0 has 783 values, expected 784"),
+    (json.dumps({'train': good_split(), 'valid': good_split(), 'test': [[[0.1] * 783 + [2.0]], [1]]}),
+     "split 'test': pixel values must lie in [0, 1]"),
+    (json.dumps({'train': good_split(), 'valid': good_split(), 'test': [[[0.1] * 784], [12]]}),
+     "split 'test': labels must lie in 0..9"),
+    (json.dumps({'train': [[], []], 'valid': good_split(), 'test': good_split()}), "split 'train': is empty"),
+    (json.dumps({'train': good_split(), 'valid': good_split(), 'test': [[[0.1] * 783 + [float('nan')]], [1]]}),
+     "split 'test': X holds values that are not finite"),
+    (json.dumps({'train': 'images', 'valid': good_split(), 'test': good_split()}), "split 'train': expected a list"),
+])
+def test_bad_data_files_fail_before_training_with_one_line(tmp_path, content, problem):
+    path = write(tmp_path / 'bad.json', content)
+    out = tmp_path / 'out'
+    result = run(['--data', path, '--output_dir', str(out)])
+    assert_clean_failure(result, 1, path, problem)
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert 'At epoch' not in result.stdout and os.listdir(out) == []
+
+
+def test_missing_data_file(tmp_path):
+    result = run(['--data', str(tmp_path / 'nowhere.json'), '--output_dir', str(tmp_path)])
+    assert_clean_failure(result, 1, 'nowhere.json: no such file')
+
+
+def test_output_dir_is_created(tmp_path, small_data):
+    out = tmp_path / 'a' / 'b'
+    result = run(['--num_epoch', '1', '--data', small_data, '--output_dir', str(out)])
+    assert result.returncode == 0, result.stderr
+    assert os.listdir(out) == ['MLP_lr0.01_m0.0_w0.0_d0.0.json']
+
+
+def test_unwritable_output_dir_fails_before_training(tmp_path, small_data):
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('')
+    result = run(['--data', small_data, '--output_dir', str(blocker / 'sub')])
+    assert_clean_failure(result, 1, 'cannot write to the output directory')
+    assert 'At epoch' not in result.stdout
+
+
+def test_progress_shows_duration_and_time_left(tmp_path, small_data):
+    result = run(['--num_epoch', '2', '--data', small_data, '--output_dir', str(tmp_path)])
+    assert result.returncode == 0
+    assert '(epoch 1 took ' in result.stdout and 's left)' in result.stdout
+
+
+def test_divergence_stops_without_a_result(tmp_path, small_data):
+    result = run(['--learning_rate', '1e300', '--data', small_data, '--output_dir', str(tmp_path)])
+    assert_clean_failure(result, 1, 'training diverged', 'smaller --learning_rate')
+    assert 'Warning' not in result.stderr
+    assert 'At epoch 2' not in result.stdout
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize('sig, status', [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupt_leaves_earlier_results_intact(tmp_path, small_data, sig, status):
+    earlier = tmp_path / 'CNN2_lr0.001_m0.0_w0.0_d0.5.json'
+    earlier.write_text('{"train": [0.5], "val": [0.5]}')
+    process = subprocess.Popen([sys.executable, '-u', os.path.join(REPO, 'dnn_cnn_2.py'), '--num_epoch', '100000',
+                                '--data', small_data, '--output_dir', str(tmp_path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while 'At epoch 1' not in process.stdout.readline():
+        assert time.time() < deadline and process.poll() is None
+    process.send_signal(sig)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == status
+    assert 'Traceback' not in stderr and 'interrupted' in stderr and len(stderr.strip().splitlines()) == 1
+    assert os.listdir(tmp_path) == [earlier.name]
+    assert earlier.read_text() == '{"train": [0.5], "val": [0.5]}'
