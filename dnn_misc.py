@@ -13,7 +13,7 @@ reproducible draw for draw.
 """
 import numpy as np
 
-from dnn_im2col import col2im, im2col, output_size, window_view
+from dnn_im2col import col2im, im2col, output_size, window_offsets
 
 
 class linear_layer:
@@ -56,7 +56,7 @@ class relu:
 
     def backward(self, X, grad):
         """X, grad = dL/d(output): same shape. Returns grad where X > 0, else 0."""
-        return np.where(X > 0, grad, 0.0)
+        return grad * (X > 0)
 
 
 class dropout:
@@ -77,7 +77,8 @@ class dropout:
         if not is_train:
             self.mask = None
             return X
-        keep = np.random.uniform(0.0, 1.0, X.shape) >= self.r
+        # The same draws as np.random.uniform(0.0, 1.0, X.shape), without its scaling passes.
+        keep = np.random.random_sample(X.shape) >= self.r
         self.mask = keep * (1.0 / (1.0 - self.r))
         return X * self.mask
 
@@ -119,9 +120,9 @@ class conv_layer:
         out[n, o] = b[o] + sum over c, i, j of W[o, c, i, j] X_pad[n, c, y s + i, x s + j]."""
         N, _, H, W = X.shape
         k, s, p = self.filter_len, self.stride, self.padding
-        weights = self.params['W'].reshape(len(self.params['W']), -1)
-        out = weights @ self._columns(X, reuse=False) + self.params['b']
-        return out.reshape(N, -1, output_size(H + 2 * p, k, s), output_size(W + 2 * p, k, s))
+        O = len(self.params['W'])
+        out = self.params['W'].reshape(O, -1) @ self._columns(X, reuse=False) + self.params['b']
+        return out.reshape(O, N, output_size(H + 2 * p, k, s), output_size(W + 2 * p, k, s)).transpose(1, 0, 2, 3)
 
     def backward(self, X, grad, input_grad=True):
         """X: (N, num_input, H, W); grad = dL/d(output): (N, num_output, Ho, Wo).
@@ -129,12 +130,11 @@ class conv_layer:
         Stores dL/dW (num_output, num_input, k, k) and dL/db (num_output, 1).
         Returns dL/dX (N, num_input, H, W), or None when `input_grad` is False.
         """
-        N, O = grad.shape[:2]
-        cols = self._columns(X, reuse=True)
-        grad = grad.reshape(N, O, -1)
+        O = grad.shape[1]
+        grad = grad.transpose(1, 0, 2, 3).reshape(O, -1)
         weights = self.params['W'].reshape(O, -1)
-        self.gradient['W'] = np.matmul(grad, cols.transpose(0, 2, 1)).sum(axis=0).reshape(self.params['W'].shape)
-        self.gradient['b'] = grad.sum(axis=(0, 2)).reshape(O, 1)
+        self.gradient['W'] = (grad @ self._columns(X, reuse=True).T).reshape(self.params['W'].shape)
+        self.gradient['b'] = grad.sum(axis=1, keepdims=True)
         if not input_grad:
             return None
         return col2im(weights.T @ grad, X.shape, self.filter_len, self.stride, self.padding)
@@ -146,16 +146,22 @@ class max_pool:
     def __init__(self, max_len, stride):
         self.max_len = max_len
         self.stride = stride
-        self._input = self._argmax = None
+        self._input = self._output = None
+
+    def _offsets(self, X):
+        N, C, H, W = X.shape
+        k, s = self.max_len, self.stride
+        return window_offsets(k, s, output_size(H, k, s), output_size(W, k, s))
 
     def forward(self, X):
         """X: (N, C, H, W). Returns each window's maximum: (N, C, Ho, Wo)."""
-        k = self.max_len
-        windows = window_view(X, k, self.stride)
-        windows = windows.reshape(windows.shape[:4] + (k * k,))
-        self._input = X
-        self._argmax = windows.argmax(axis=-1)
-        return np.take_along_axis(windows, self._argmax[..., None], axis=-1)[..., 0]
+        offsets = self._offsets(X)
+        _, first = next(offsets)
+        out = X[first].copy(order='K')
+        for _, index in offsets:
+            np.maximum(out, X[index], out=out)
+        self._input, self._output = X, out
+        return out
 
     def backward(self, X, grad):
         """X: (N, C, H, W); grad = dL/d(output): (N, C, Ho, Wo).
@@ -165,12 +171,18 @@ class max_pool:
         """
         if X is not self._input:
             self.forward(X)
-        k, s = self.max_len, self.stride
-        Ho, Wo = grad.shape[2:]
-        grad_X = np.zeros(X.shape)
-        for i in range(k):
-            for j in range(k):
-                grad_X[:, :, i:i + s * Ho:s, j:j + s * Wo:s] += np.where(self._argmax == i * k + j, grad, 0.0)
+        grad_X = np.zeros_like(X)
+        unrouted = np.ones(grad.shape, dtype=bool)
+        hit = np.empty(grad.shape, dtype=bool)
+        # Visit the offsets row by row: a window's gradient goes to the first one holding its maximum.
+        for _, index in self._offsets(X):
+            np.equal(X[index], self._output, out=hit)
+            hit &= unrouted
+            unrouted ^= hit
+            if self.stride >= self.max_len:  # windows do not overlap: each pixel is written once
+                np.multiply(grad, hit, out=grad_X[index])
+            else:
+                grad_X[index] += grad * hit
         return grad_X
 
 

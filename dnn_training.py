@@ -59,29 +59,29 @@ class SGD:
     """
 
     def __init__(self, model, learning_rate, alpha=0.0, lambda_=0.0):
-        self.model = model
         self.learning_rate = learning_rate
         self.alpha = alpha
         self.lambda_ = lambda_
-        self.velocity = add_momentum(model)
+        velocity = add_momentum(model)
+        # One scratch array per parameter holds lr * g, so that a step allocates nothing.
+        self._slots = [(module, key, velocity[name + '_' + key], np.empty_like(param))
+                       for name, module in model.items() if hasattr(module, 'params')
+                       for key, param in module.params.items()]
 
     def step(self):
         """Update every parameter in place from the gradients of the last backward pass."""
-        for name, module in self.model.items():
-            if not hasattr(module, 'params'):
-                continue
-            for key, param in module.params.items():
-                g = module.gradient[key]
-                # With lambda = 0 the decay term adds exactly zero: skip its two passes.
-                if self.lambda_ != 0.0:
-                    g = g + self.lambda_ * param
-                if self.alpha > 0.0:
-                    v = self.velocity[name + '_' + key]
-                    v *= self.alpha
-                    v -= self.learning_rate * g
-                    param += v
-                else:
-                    param -= self.learning_rate * g
+        for module, key, velocity, lr_g in self._slots:
+            param, g = module.params[key], module.gradient[key]
+            # With lambda = 0 the decay term adds exactly zero: skip its two passes.
+            if self.lambda_ != 0.0:
+                g = np.add(g, np.multiply(self.lambda_, param, out=lr_g), out=lr_g)
+            np.multiply(self.learning_rate, g, out=lr_g)
+            if self.alpha > 0.0:
+                velocity *= self.alpha
+                velocity -= lr_g
+                param += velocity
+            else:
+                param -= lr_g
 
 
 def evaluate(network, model, X, Y):

@@ -2,7 +2,8 @@
 # Run the seven question scripts (30 epochs each) and write outputs/*.json.
 #   scripts/run_all.sh         one after another
 #   scripts/run_all.sh -j 2    two at a time, one BLAS thread each
-# Each run's log goes to outputs/logs/QUESTION.log; the total wall time is printed at the end.
+# Each run's log goes to outputs/logs/QUESTION.log. At the end: the total wall time, the report of
+# scripts/report.py and, when matplotlib is installed, outputs/curves.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,4 +47,11 @@ export -f run
 status=0
 printf '%s\n' "${questions[@]}" | xargs -P "$jobs" -I{} bash -c 'run {}' || status=1
 echo "all seven runs: $(seconds_since "$start") s wall time (-j $jobs)"
+echo
+python3 scripts/report.py || status=1
+if python3 -c 'import matplotlib' 2>/dev/null; then
+  python3 scripts/plot_curves.py || status=1
+else
+  echo "(matplotlib is not installed: pip install -r requirements-plot.txt, then python3 scripts/plot_curves.py)"
+fi
 exit $status
