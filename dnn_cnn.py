@@ -44,7 +44,8 @@ def backward(model, x, cache, grad_a1):
 
 
 CNN = Network(prefix='CNN', learning_rate=0.01, dropout_rate=0.5, step=10, as_images=True,
-              build_model=build_model, forward=forward, backward=backward)
+              build_model=build_model, forward=forward, backward=backward,
+              eval_batch=20)
 
 if __name__ == '__main__':
     sys.exit(main(CNN))

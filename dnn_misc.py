@@ -115,13 +115,19 @@ class conv_layer:
             self._cols = im2col(X, self.filter_len, self.stride, self.padding)
         return self._cols
 
+    def _weight_matrix(self):
+        """W as (num_output, k * k * num_input), columns in the (i, j, c) order of im2col's rows."""
+        O = len(self.params['W'])
+        return self.params['W'].transpose(0, 2, 3, 1).reshape(O, -1)
+
     def forward(self, X):
         """X: (N, num_input, H, W). Returns (N, num_output, Ho, Wo), where
         out[n, o] = b[o] + sum over c, i, j of W[o, c, i, j] X_pad[n, c, y s + i, x s + j]."""
         N, _, H, W = X.shape
         k, s, p = self.filter_len, self.stride, self.padding
         O = len(self.params['W'])
-        out = self.params['W'].reshape(O, -1) @ self._columns(X, reuse=False) + self.params['b']
+        out = self._weight_matrix() @ self._columns(X, reuse=False)
+        out += self.params['b']  # in place: a second temporary of this size costs more than the product
         return out.reshape(O, N, output_size(H + 2 * p, k, s), output_size(W + 2 * p, k, s)).transpose(1, 0, 2, 3)
 
     def backward(self, X, grad, input_grad=True):
@@ -130,14 +136,21 @@ class conv_layer:
         Stores dL/dW (num_output, num_input, k, k) and dL/db (num_output, 1).
         Returns dL/dX (N, num_input, H, W), or None when `input_grad` is False.
         """
-        O = grad.shape[1]
-        grad = grad.transpose(1, 0, 2, 3).reshape(O, -1)
-        weights = self.params['W'].reshape(O, -1)
-        self.gradient['W'] = (grad @ self._columns(X, reuse=True).T).reshape(self.params['W'].shape)
-        self.gradient['b'] = grad.sum(axis=1, keepdims=True)
+        O, C, k, _ = self.params['W'].shape
+        grad_rows = grad.transpose(1, 0, 2, 3).reshape(O, -1)
+        grad_W = grad_rows @ self._columns(X, reuse=True).T
+        self.gradient['W'] = grad_W.reshape(O, k, k, C).transpose(0, 3, 1, 2).copy()
+        self.gradient['b'] = grad_rows.sum(axis=1, keepdims=True)
         if not input_grad:
             return None
-        return col2im(weights.T @ grad, X.shape, self.filter_len, self.stride, self.padding)
+        if self.stride == 1 and k % 2 == 1:
+            # Here dL/dX is itself a 'same' convolution: of grad with the filters
+            # flipped in space, input and output channels swapped. Its gather and
+            # one product cost less than col2im's scatter-adds.
+            flipped = self.params['W'][:, :, ::-1, ::-1].transpose(1, 2, 3, 0).reshape(C, -1)
+            grad_X = flipped @ im2col(grad, k, 1, self.padding)
+            return grad_X.reshape(C, *X.shape[:1], *X.shape[2:]).transpose(1, 0, 2, 3)
+        return col2im(self._weight_matrix().T @ grad_rows, X.shape, k, self.stride, self.padding)
 
 
 class max_pool:

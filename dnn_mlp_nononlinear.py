@@ -34,7 +34,8 @@ def backward(model, x, cache, grad_a2):
 
 
 LR = Network(prefix='LR', learning_rate=0.01, dropout_rate=0.0, step=10, as_images=False,
-             build_model=build_model, forward=forward, backward=backward)
+             build_model=build_model, forward=forward, backward=backward,
+             eval_batch=1000)
 
 if __name__ == '__main__':
     sys.exit(main(LR))
