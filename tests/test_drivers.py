@@ -1,0 +1,152 @@
+"""The four drivers: reproducing the committed results and the course's reference point."""
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import dnn_training
+from conftest import REPO
+from data_loader import load_mnist
+from dnn_cnn import CNN
+from dnn_cnn_2 import CNN2
+from dnn_mlp import MLP
+from dnn_mlp_nononlinear import LR
+
+OUTPUTS = os.path.join(REPO, 'outputs')
+
+
+def committed(name):
+    with open(os.path.join(OUTPUTS, name)) as f:
+        return json.load(f)
+
+
+def run_args(network, **flags):
+    args = types.SimpleNamespace(random_seed=2, learning_rate=network.learning_rate, alpha=0.0, lambda_=0.0,
+                                 dropout_rate=network.dropout_rate, num_epoch=1, minibatch_size=5)
+    vars(args).update(flags)
+    return args
+
+
+@pytest.fixture(scope='module')
+def vectors():
+    return load_mnist()
+
+
+@pytest.fixture(scope='module')
+def images():
+    return load_mnist(as_images=True)
+
+
+def test_q33_script_reproduces_the_committed_start_and_the_reference_point(tmp_path):
+    """Two epochs of scripts/q33.sh give the committed file's first two entries, and the course's epoch 1."""
+    result = subprocess.run(['bash', os.path.join(REPO, 'scripts', 'q33.sh'), '--num_epoch', '2',
+                             '--output_dir', str(tmp_path)], capture_output=True, text=True, timeout=300,
+                            cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    name = 'MLP_lr0.01_m0.0_w0.0_d0.0.json'
+    ours = json.loads((tmp_path / name).read_text())
+    assert ours == {key: values[:2] for key, values in committed(name).items()}
+    assert ours['train'][0] == 0.9208 and ours['val'][0] == 0.883
+    for line in ['At epoch 2', 'Training accuracy at epoch 1 is 0.9208',
+                 'Validation accuracy at epoch 1 is 0.883', 'Finish running!']:
+        assert line in result.stdout
+
+
+@pytest.mark.parametrize('network, flags, name', [
+    (MLP, {'dropout_rate': 0.5}, 'MLP_lr0.01_m0.0_w0.0_d0.5.json'),
+    (MLP, {'dropout_rate': 0.95}, 'MLP_lr0.01_m0.0_w0.0_d0.95.json'),
+    (LR, {}, 'LR_lr0.01_m0.0_w0.0_d0.0.json'),
+])
+def test_first_epoch_of_the_linear_runs_is_reproduced(vectors, network, flags, name):
+    record = dnn_training.train(network, run_args(network, **flags), vectors, log=lambda *_: None)
+    assert record == {key: values[:1] for key, values in committed(name).items()}
+
+
+@pytest.mark.parametrize('network, flags, name', [
+    (CNN, {}, 'CNN_lr0.01_m0.0_w0.0_d0.5.json'),
+    (CNN, {'alpha': 0.9}, 'CNN_lr0.01_m0.9_w0.0_d0.5.json'),
+    (CNN2, {'alpha': 0.9}, 'CNN2_lr0.001_m0.9_w0.0_d0.5.json'),
+])
+def test_first_epoch_of_the_conv_runs_is_reproduced(images, network, flags, name):
+    record = dnn_training.train(network, run_args(network, **flags), images, log=lambda *_: None)
+    assert record == {key: values[:1] for key, values in committed(name).items()}
+
+
+def test_reference_points_of_the_conv_networks():
+    """FACTS.md: the course's epoch 1 of q38 and q310, to within a sample or two."""
+    for name, (train, val) in [('CNN_lr0.01_m0.9_w0.0_d0.5.json', (0.9502, 0.926)),
+                               ('CNN2_lr0.001_m0.9_w0.0_d0.5.json', (0.9122, 0.907))]:
+        result = committed(name)
+        assert abs(result['train'][0] - train) <= 2 / 5000 + 1e-12, name
+        assert abs(result['val'][0] - val) <= 2 / 1000 + 1e-12, name
+
+
+@pytest.mark.parametrize('network, data_kind', [(MLP, 'vectors'), (CNN2, 'images')])
+def test_evaluation_batch_size_changes_no_accuracy(request, network, data_kind):
+    data = request.getfixturevalue(data_kind)
+    subset = {'train': tuple(a[:1000] for a in data['train']), 'valid': data['valid']}
+    np.random.seed(2)
+    model = network.build_model(0.5)
+    optimizer = dnn_training.SGD(model, network.learning_rate, alpha=0.9)
+    X, Y = subset['train']
+    for i in range(0, 1000, 5):  # a little training, so that scores are not all alike
+        scores, cache = network.forward(model, X[i:i + 5], True)
+        network.backward(model, X[i:i + 5], cache, model['loss'].backward(scores, Y[i:i + 5]))
+        optimizer.step()
+    results = {}
+    for batch in [5, 7, network.eval_batch, 1000]:
+        batched = dataclasses.replace(network, eval_batch=batch)
+        results[batch] = [dnn_training.evaluate(batched, model, *subset[split])[1] for split in ('train', 'valid')]
+    assert len({tuple(v) for v in results.values()}) == 1, results
+
+
+def test_result_file_names_follow_the_course():
+    args = types.SimpleNamespace(learning_rate=0.001, alpha=0.9, lambda_=0, dropout_rate=0.5)
+    assert dnn_training.result_name('CNN2', args) == 'CNN2_lr0.001_m0.9_w0.0_d0.5.json'
+
+
+def test_committed_outputs_have_the_course_format():
+    for script in ['q33', 'q34', 'q35', 'q36', 'q37', 'q38', 'q310']:
+        text = open(os.path.join(REPO, 'scripts', script + '.sh')).read()
+        name = text.split('outputs/')[1].split()[0]
+        raw = open(os.path.join(OUTPUTS, name)).read()
+        result = json.loads(raw)
+        assert list(result) == ['train', 'val'] and raw.startswith('{"train": [')
+        assert len(result['train']) == len(result['val']) == 30
+        assert all(0 <= value <= 1 for value in result['train'] + result['val'])
+
+
+def test_drivers_run_from_any_directory(tmp_path, small_data):
+    for driver in ['dnn_mlp.py', 'dnn_mlp_nononlinear.py', 'dnn_cnn.py', 'dnn_cnn_2.py']:
+        result = subprocess.run([sys.executable, os.path.join(REPO, driver), '--num_epoch', '2',
+                                 '--data', small_data, '--output_dir', str(tmp_path / 'out')],
+                                capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
+        assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(tmp_path / 'out')) == sorted([
+        'MLP_lr0.01_m0.0_w0.0_d0.0.json', 'LR_lr0.01_m0.0_w0.0_d0.0.json',
+        'CNN_lr0.01_m0.0_w0.0_d0.5.json', 'CNN2_lr0.001_m0.0_w0.0_d0.5.json'])
+
+
+def committed_results():
+    sys.path.insert(0, os.path.join(REPO, 'scripts'))
+    import report
+    return report, {question: committed(name) for question, name, _ in report.RUNS}
+
+
+Q38_DOES_NOT_HOLD = ('On our data Q3.8 reaches training accuracy 0.9502 but validation accuracy 0.926 after '
+                     'epoch 1, below the 0.94 the assignment predicts (Q3.7: 0.9066 and 0.894); the course\'s '
+                     'own pipeline gives the same 0.926 (FACTS.md). Momentum does converge faster.')
+
+
+@pytest.mark.parametrize('index', [0, 1, 2, pytest.param(3, marks=pytest.mark.xfail(reason=Q38_DOES_NOT_HOLD,
+                                                                                    strict=True)), 4])
+def test_observation_of_the_assignment_holds_on_the_committed_outputs(index):
+    """The five observations of FACTS.md, judged by scripts/report.py on outputs/."""
+    report, results = committed_results()
+    claim, verdict, figures = report.observations(results)[index]
+    assert verdict == 'PASS', f'{claim}: {figures}'
