@@ -147,9 +147,10 @@ class conv_layer:
             # Here dL/dX is itself a 'same' convolution: of grad with the filters
             # flipped in space, input and output channels swapped. Its gather and
             # one product cost less than col2im's scatter-adds.
+            N, _, H, W = X.shape
             flipped = self.params['W'][:, :, ::-1, ::-1].transpose(1, 2, 3, 0).reshape(C, -1)
             grad_X = flipped @ im2col(grad, k, 1, self.padding)
-            return grad_X.reshape(C, *X.shape[:1], *X.shape[2:]).transpose(1, 0, 2, 3)
+            return grad_X.reshape(C, N, H, W).transpose(1, 0, 2, 3)
         return col2im(self._weight_matrix().T @ grad_rows, X.shape, k, self.stride, self.padding)
 
 
@@ -162,6 +163,7 @@ class max_pool:
         self._input = self._output = None
 
     def _offsets(self, X):
+        """window_offsets for X (N, C, H, W): each offset in a window, with the pixels at it."""
         N, C, H, W = X.shape
         k, s = self.max_len, self.stride
         return window_offsets(k, s, output_size(H, k, s), output_size(W, k, s))
