@@ -11,6 +11,7 @@ and every figure is the median over the repeats. Writes bench/RESULTS.md and
 bench/results.json.
 """
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -33,7 +34,6 @@ def peak_memory_mb():
 
 def measure_ours(question, epochs):
     """One measurement of our driver, in this process: a dict of seconds and megabytes."""
-    import importlib
     import types
 
     import dnn_training
@@ -117,6 +117,8 @@ def main():
     unknown = set(questions) - {q for q, _, _ in CONFIGS}
     if unknown:
         parser.error(f"unknown configuration(s): {', '.join(sorted(unknown))}")
+    if args.torch and importlib.util.find_spec('torch') is None:
+        parser.error('--torch needs PyTorch, which is not installed: pip install torch==2.13.0')
     kinds = ['ours', 'torch'] if args.torch else ['ours']
     results = {}
     for question in questions:
