@@ -189,15 +189,16 @@ class max_pool:
         grad_X = np.zeros_like(X)
         unrouted = np.ones(grad.shape, dtype=bool)
         hit = np.empty(grad.shape, dtype=bool)
+        overlapping = self.stride < self.max_len  # else each pixel is written once, so no add is needed
         # Visit the offsets row by row: a window's gradient goes to the first one holding its maximum.
         for _, index in self._offsets(X):
             np.equal(X[index], self._output, out=hit)
             hit &= unrouted
             unrouted ^= hit
-            if self.stride >= self.max_len:  # windows do not overlap: each pixel is written once
-                np.multiply(grad, hit, out=grad_X[index])
-            else:
+            if overlapping:
                 grad_X[index] += grad * hit
+            else:
+                np.multiply(grad, hit, out=grad_X[index])
         return grad_X
 
 

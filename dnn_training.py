@@ -23,6 +23,8 @@ from dnn_misc import add_momentum
 
 REPO = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_OUTPUT_DIR = os.path.join(REPO, 'outputs')
+
+
 @dataclass
 class Network:
     """One of the assignment's networks, as its driver defines it.
@@ -191,16 +193,18 @@ def build_parser(network):
              '(0.01 in Q3.3-Q3.8, 0.001 in Q3.10)')
     add('--alpha', type=_number(float, 0, 1, high_open=True, what='must be a number in [0, 1)'), default=0.0,
         help='momentum (0.9 in Q3.8 and Q3.10, 0 elsewhere)')
-    add('--lambda', dest='lambda_', metavar='LAMBDA', type=_number(float, 0, what='must be a finite number >= 0'), default=0.0,
-        help='weight decay (0 in every question)')
+    add('--lambda', dest='lambda_', metavar='LAMBDA', type=_number(float, 0, what='must be a finite number >= 0'),
+        default=0.0, help='weight decay (0 in every question)')
     add('--dropout_rate', type=_number(float, 0, 1, high_open=True, what='must be a number in [0, 1)'),
-        default=network.dropout_rate, help='dropout rate r (0.5 in Q3.4, Q3.7, Q3.8 and Q3.10; 0.95 in Q3.5; 0 in Q3.3 and Q3.6)')
+        default=network.dropout_rate,
+        help='dropout rate r (0.5 in Q3.4, Q3.7, Q3.8 and Q3.10; 0.95 in Q3.5; 0 in Q3.3 and Q3.6)')
     add('--num_epoch', type=_number(int, 1, what='must be an integer >= 1'), default=30,
         help='number of training epochs (30 in every question)')
     add('--minibatch_size', type=_number(int, 1, what='must be an integer from 1 to the training-set size'),
         default=5, help='minibatch size B (5 in every question)')
     add('--data', default=DEFAULT_DATA, help='the mnist_subset JSON file (not in the assignment)')
-    add('--output_dir', default=DEFAULT_OUTPUT_DIR, help='where the result JSON is written, created if missing (not in the assignment)')
+    add('--output_dir', default=DEFAULT_OUTPUT_DIR,
+        help='where the result JSON is written, created if missing (not in the assignment)')
     return parser
 
 

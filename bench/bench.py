@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path[:0] = [REPO, HERE]
 
-from configs import CONFIGS  # noqa: E402
+from configs import CONFIGS, setup  # noqa: E402
 
 
 def peak_memory_mb():
@@ -34,14 +34,10 @@ def peak_memory_mb():
 
 def measure_ours(question, epochs):
     """One measurement of our driver, in this process: a dict of seconds and megabytes."""
-    import types
-
     import dnn_training
     from data_loader import load_mnist
 
-    module_name, flags = next((m, f) for q, m, f in CONFIGS if q == question)
-    network = next(v for v in vars(importlib.import_module(module_name)).values()
-                   if isinstance(v, dnn_training.Network))
+    network, args = setup(question, epochs)
     start = time.perf_counter()
     data = load_mnist(as_images=network.as_images)
     load_s = time.perf_counter() - start
@@ -56,9 +52,6 @@ def measure_ours(question, epochs):
         return result
 
     dnn_training.evaluate = timed_evaluate
-    args = types.SimpleNamespace(random_seed=2, learning_rate=network.learning_rate, alpha=0.0, lambda_=0.0,
-                                 dropout_rate=network.dropout_rate, num_epoch=epochs, minibatch_size=5)
-    vars(args).update(flags)
     start = time.perf_counter()
     record = dnn_training.train(network, args, data, log=lambda *_: None)
     total = time.perf_counter() - start

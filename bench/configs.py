@@ -1,5 +1,7 @@
-"""The seven question configurations: (question, driver module, flags that differ from its defaults)."""
-CONFIGS = [
+"""The seven question configurations, and how to set one up as its script would."""
+import importlib
+
+CONFIGS = [  # (question, driver module, flags that differ from its defaults)
     ('q33', 'dnn_mlp', {}),
     ('q34', 'dnn_mlp', {'dropout_rate': 0.5}),
     ('q35', 'dnn_mlp', {'dropout_rate': 0.95}),
@@ -8,3 +10,15 @@ CONFIGS = [
     ('q38', 'dnn_cnn', {'alpha': 0.9}),
     ('q310', 'dnn_cnn_2', {'alpha': 0.9}),
 ]
+
+
+def setup(question, epochs):
+    """(network, args) of a question: the driver's own defaults and the question's flags, `epochs` epochs."""
+    import dnn_training
+
+    module_name, flags = next((m, f) for q, m, f in CONFIGS if q == question)
+    network = next(v for v in vars(importlib.import_module(module_name)).values()
+                   if isinstance(v, dnn_training.Network))
+    args = dnn_training.build_parser(network).parse_args([])
+    vars(args).update(flags, num_epoch=epochs)
+    return network, args

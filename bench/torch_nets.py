@@ -5,14 +5,13 @@ batch size 5, the same update rule written out by hand (weight decay, then
 momentum), the learning-rate schedule, and evaluation in batches of 5. Only
 the benchmark imports this; PyTorch is never a dependency of the library.
 """
-import importlib
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from configs import CONFIGS
+from configs import CONFIGS, setup
 from data_loader import load_mnist
 
 
@@ -36,19 +35,17 @@ def forward(name, p, x, rate, train):
 def train_torch(question, epochs):
     """Train one configuration in PyTorch; seconds per epoch for training and evaluation, as in bench.py."""
     import resource
-    import dnn_training
 
-    name, flags = next((m, f) for q, m, f in CONFIGS if q == question)
-    network = next(v for v in vars(importlib.import_module(name)).values() if isinstance(v, dnn_training.Network))
+    name = next(m for q, m, _ in CONFIGS if q == question)
+    network, args = setup(question, epochs)
     start = time.perf_counter()
     data = load_mnist(as_images=network.as_images)
     tensors = {split: (torch.from_numpy(X), torch.from_numpy(Y[:, 0])) for split, (X, Y) in data.items()}
     load_s = time.perf_counter() - start
 
-    lr, alpha, lambda_ = network.learning_rate, flags.get('alpha', 0.0), 0.0
-    rate = flags.get('dropout_rate', network.dropout_rate)
-    np.random.seed(2)
-    torch.manual_seed(2)
+    lr, alpha, lambda_, rate = args.learning_rate, args.alpha, args.lambda_, args.dropout_rate
+    np.random.seed(args.random_seed)
+    torch.manual_seed(args.random_seed)
     model = network.build_model(rate)
     params = {f'{module_name}_{key}': torch.from_numpy(value.copy()).requires_grad_()
               for module_name, module in model.items() if hasattr(module, 'params')
@@ -56,7 +53,7 @@ def train_torch(question, epochs):
     velocity = {key: torch.zeros_like(value) for key, value in params.items()}
 
     X, Y = tensors['train']
-    B = 5
+    B = args.minibatch_size
     train_s = eval_s = 0.0
     record = []
     for t in range(epochs):

@@ -26,8 +26,8 @@ def committed(name):
 
 
 def run_args(network, **flags):
-    args = types.SimpleNamespace(random_seed=2, learning_rate=network.learning_rate, alpha=0.0, lambda_=0.0,
-                                 dropout_rate=network.dropout_rate, num_epoch=1, minibatch_size=5)
+    """The driver's own defaults, for one epoch, with `flags` changed."""
+    args = dnn_training.build_parser(network).parse_args(['--num_epoch', '1'])
     vars(args).update(flags)
     return args
 
