@@ -202,11 +202,12 @@ def test_conv_keeps_size_at_stride_one():
 
 
 @pytest.mark.parametrize('k', [2, 3, 5])
-@pytest.mark.parametrize('stride', [1, 2])
+@pytest.mark.parametrize('stride', [1, 2, 3])
 @pytest.mark.parametrize('C', [1, 3])
-def test_max_pool_matches_loops(k, stride, C):
+@pytest.mark.parametrize('H, W', [(11, 9), (12, 6)])  # windows that leave pixels out, and (some) that tile
+def test_max_pool_matches_loops(k, stride, C, H, W):
     rng = np.random.RandomState(k + stride + C)
-    X = rng.randn(2, C, 11, 9)
+    X = rng.randn(2, C, H, W)
     layer = nn.max_pool(k, stride)
     out = layer.forward(X)
     expected, route = naive_max_pool(X, k, stride)
