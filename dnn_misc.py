@@ -13,7 +13,7 @@ reproducible draw for draw.
 """
 import numpy as np
 
-from dnn_im2col import col2im, im2col, output_size, window_offsets
+from dnn_im2col import col2im, im2col, output_size
 
 
 class linear_layer:
@@ -155,27 +155,30 @@ class conv_layer:
 
 
 class max_pool:
-    """Max pooling over max_len x max_len windows moved by `stride`, no padding. No parameters."""
+    """Max pooling over max_len x max_len windows moved by `stride`, no padding. No parameters.
+
+    Both passes go in two steps: along each row of every window (the row
+    maxima), then down the rows. When windows tile the image, the first step's
+    strided views collapse into single long loops, which NumPy runs far faster
+    than the k * k short-rowed views of a window-offset-at-a-time pass.
+    """
 
     def __init__(self, max_len, stride):
         self.max_len = max_len
         self.stride = stride
-        self._input = self._output = None
+        self._input = self._row_max = self._output = None
 
-    def _offsets(self, X):
-        """window_offsets for X (N, C, H, W): each offset in a window, with the pixels at it."""
-        N, C, H, W = X.shape
+    def _offsets(self, size):
+        """For each offset t inside a window, the slice of an axis of `size` pixels at offset t of every window."""
         k, s = self.max_len, self.stride
-        return window_offsets(k, s, output_size(H, k, s), output_size(W, k, s))
+        last = s * (output_size(size, k, s) - 1)
+        return [slice(t, t + last + 1, s) for t in range(k)]
 
     def forward(self, X):
         """X: (N, C, H, W). Returns each window's maximum: (N, C, Ho, Wo)."""
-        offsets = self._offsets(X)
-        _, first = next(offsets)
-        out = X[first].copy(order='K')
-        for _, index in offsets:
-            np.maximum(out, X[index], out=out)
-        self._input, self._output = X, out
+        row_max = _maximum([X[:, :, :, cols] for cols in self._offsets(X.shape[3])])  # (N, C, H, Wo)
+        out = _maximum([row_max[:, :, rows] for rows in self._offsets(X.shape[2])])
+        self._input, self._row_max, self._output = X, row_max, out
         return out
 
     def backward(self, X, grad):
@@ -183,27 +186,57 @@ class max_pool:
 
         Returns dL/dX (N, C, H, W): each window's gradient goes to its first
         maximal element in row-major order, and overlapping windows add up.
+        That element lies in the window's first row holding the maximum, and
+        is the first maximum of that row: so grad goes first to rows, then
+        along them.
         """
         if X is not self._input:
             self.forward(X)
         k, s = self.max_len, self.stride
-        overlapping = s < k  # else each pixel is written at most once, so no add is needed
-        tiling = s == k and X.shape[2] % k == 0 and X.shape[3] % k == 0  # every pixel written exactly once
-        grad_X = np.empty_like(X) if tiling else np.zeros_like(X)
-        # The masks take the memory layout of the forward's output (`_like`), which X shares:
-        # a mismatch makes every pass below about twice as slow.
-        unrouted = np.ones_like(self._output, dtype=bool)
-        hit = np.empty_like(self._output, dtype=bool)
-        # Visit the offsets row by row: a window's gradient goes to the first one holding its maximum.
-        for _, index in self._offsets(X):
-            np.equal(X[index], self._output, out=hit)
-            hit &= unrouted
-            unrouted ^= hit
-            if overlapping:
-                grad_X[index] += grad * hit
-            else:
-                np.multiply(grad, hit, out=grad_X[index])
+        N, C, H, W = X.shape
+        tiling = s == k and H % k == 0 and W % k == 0  # every pixel in exactly one window
+        new = np.empty_like if tiling else np.zeros_like
+        add = s < k  # windows overlap: their gradients add up
+        row_max = self._row_max
+        grad_rows = new(row_max)
+        _route(grad, self._output, [(row_max[:, :, rows], grad_rows[:, :, rows]) for rows in self._offsets(H)], add)
+        grad_X = new(X)
+        _route(grad_rows, row_max, [(X[:, :, :, cols], grad_X[:, :, :, cols]) for cols in self._offsets(W)], add)
         return grad_X
+
+
+def _maximum(arrays):
+    """Elementwise maximum of equally shaped arrays, as a new array in their memory layout."""
+    if len(arrays) == 1:
+        return arrays[0].copy(order='K')
+    out = np.maximum(arrays[0], arrays[1])
+    for array in arrays[2:]:
+        np.maximum(out, array, out=out)
+    return out
+
+
+def _route(grad, maxima, pairs, add):
+    """Send each entry of grad to the first (values, target) pair whose values equal `maxima` there.
+
+    `pairs` lists views (values, target) of the same shape as grad; each
+    target gets (or, with `add`, adds) the entries of grad routed to it. The
+    last pair takes whatever is left: one of them holds the maximum.
+    """
+    hit = np.empty_like(maxima, dtype=bool)
+    rest = grad
+    for values, target in pairs[:-1]:
+        np.equal(values, maxima, out=hit)
+        part = rest * hit
+        rest = rest - part  # exactly rest, or zero where routed
+        if add:
+            target += part
+        else:
+            target[...] = part
+    _, target = pairs[-1]
+    if add:
+        target += rest
+    else:
+        target[...] = rest
 
 
 class flatten_layer:
