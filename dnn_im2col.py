@@ -21,16 +21,22 @@ def output_size(size, k, stride):
     return (size - k) // stride + 1
 
 
+def window_slices(k, stride, count):
+    """Along one axis, for each offset t in 0 .. k - 1: the slice picking the pixel at t in each of
+    `count` windows moved by `stride`."""
+    return [slice(t, t + stride * (count - 1) + 1, stride) for t in range(k)]
+
+
 def window_offsets(k, stride, Ho, Wo):
     """For each offset (i, j) inside a window, row by row: (i * k + j, index of the pixels at that offset).
 
     For an image batch X of shape (N, C, H, W) or (C, N, H, W), X[index] has
     its first two axes and then (Ho, Wo): the pixel at offset (i, j) of every window.
     """
+    rows, cols = window_slices(k, stride, Ho), window_slices(k, stride, Wo)
     for i in range(k):
         for j in range(k):
-            yield i * k + j, (slice(None), slice(None),
-                              slice(i, i + stride * (Ho - 1) + 1, stride), slice(j, j + stride * (Wo - 1) + 1, stride))
+            yield i * k + j, (slice(None), slice(None), rows[i], cols[j])
 
 
 def im2col(X, k, stride, pad):

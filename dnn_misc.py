@@ -13,7 +13,7 @@ reproducible draw for draw.
 """
 import numpy as np
 
-from dnn_im2col import col2im, im2col, output_size
+from dnn_im2col import col2im, im2col, output_size, window_slices
 
 
 class linear_layer:
@@ -169,10 +169,9 @@ class max_pool:
         self._input = self._row_max = self._output = None
 
     def _offsets(self, size):
-        """For each offset t inside a window, the slice of an axis of `size` pixels at offset t of every window."""
+        """window_slices along an axis of `size` pixels: for each offset in a window, that pixel of every window."""
         k, s = self.max_len, self.stride
-        last = s * (output_size(size, k, s) - 1)
-        return [slice(t, t + last + 1, s) for t in range(k)]
+        return window_slices(k, s, output_size(size, k, s))
 
     def forward(self, X):
         """X: (N, C, H, W). Returns each window's maximum: (N, C, Ho, Wo)."""
