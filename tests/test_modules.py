@@ -177,7 +177,7 @@ def naive_max_pool_backward(X, grad, grad_route):
 
 @pytest.mark.parametrize('k', [3, 5])
 @pytest.mark.parametrize('stride', [1, 2])
-@pytest.mark.parametrize('C, O', [(1, 2), (3, 4)])
+@pytest.mark.parametrize('C, O', [(1, 2), (3, 4), (3, 3)])  # C == O: the input gradient reuses X's column buffer
 def test_conv_matches_loops(k, stride, C, O):
     rng = np.random.RandomState(k * 10 + stride + C)
     layer = nn.conv_layer(C, O, k, stride)
@@ -193,6 +193,22 @@ def test_conv_matches_loops(k, stride, C, O):
     assert np.allclose(grad_X, expected_X, rtol=0, atol=1e-10)
     assert np.allclose(layer.gradient['W'], expected_W, rtol=0, atol=1e-10)
     assert np.allclose(layer.gradient['b'], expected_b, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize('C, O', [(2, 3), (3, 3)])
+def test_conv_backward_does_not_depend_on_calls_in_between(C, O):
+    # The layer keeps the forward's columns for the backward: they must never be stale.
+    rng = np.random.RandomState(7)
+    layer = nn.conv_layer(C, O, 3, 1)
+    X, other = rng.randn(2, C, 6, 5), rng.randn(3, C, 6, 5)
+    grad = rng.randn(2, O, 6, 5)
+    layer.forward(X)
+    first = layer.backward(X, grad), layer.gradient['W'].copy()
+    again = layer.backward(X, grad), layer.gradient['W'].copy()
+    layer.forward(other)
+    after_other = layer.backward(X, grad), layer.gradient['W'].copy()
+    for result in (again, after_other):
+        assert np.array_equal(result[0], first[0]) and np.array_equal(result[1], first[1])
 
 
 def test_conv_keeps_size_at_stride_one():
