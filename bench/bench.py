@@ -6,9 +6,10 @@
 
 Each measurement runs in a fresh process (so its peak memory is its own)
 through the drivers' real code: `dnn_training.train` with the driver's network.
-Training and evaluation are timed apart. Repeats alternate ours and PyTorch,
-and every figure is the median over the repeats. Writes bench/RESULTS.md and
-bench/results.json.
+Training and evaluation are timed apart. Each repeat runs ours and PyTorch
+back to back, the one that goes first alternating; every figure is the median
+over the repeats, and ours / PyTorch the median of the ratios within each
+pair. Writes bench/RESULTS.md and bench/results.json.
 """
 import argparse
 import importlib.util
@@ -116,16 +117,19 @@ def main():
     results = {}
     for question in questions:
         runs = {kind: [] for kind in kinds}
-        for _ in range(args.repeat):
-            for kind in kinds:
+        for repeat in range(args.repeat):
+            for kind in kinds if repeat % 2 == 0 else kinds[::-1]:  # who goes first alternates too
                 runs[kind].append(run_child(kind, question, args.epochs))
         results[question] = {kind: {key: statistics.median(run[key] for run in runs[kind])
                                     for key in ('load_s', 'train_s', 'eval_s', 'peak_mb')}
                              for kind in kinds}
         if args.torch:
-            ours, theirs = results[question]['ours'], results[question]['torch']
-            results[question]['ratio'] = ((ours['train_s'] + ours['eval_s'])
-                                          / (theirs['train_s'] + theirs['eval_s']))
+            # Each repeat ran ours and PyTorch back to back: the ratio within a pair is
+            # the fairest comparison on a machine whose speed drifts from minute to minute.
+            ratios = [(a['train_s'] + a['eval_s']) / (b['train_s'] + b['eval_s'])
+                      for a, b in zip(runs['ours'], runs['torch'])]
+            results[question]['ratios'] = ratios
+            results[question]['ratio'] = statistics.median(ratios)
         print(question, json.dumps(results[question]), flush=True)
 
     write_report(args, results)
@@ -140,15 +144,16 @@ def write_report(args, results):
         'Command: `' + ' '.join(['python3', 'bench/bench.py'] + sys.argv[1:]) + '`',
         '',
         f'Each figure is the median of {args.repeat} runs of {args.epochs} epoch(s), each in a fresh process'
-        + (', alternating ours and PyTorch' if args.torch else '') + '. The machine is shared and noisy: '
-        'expect a few per cent of drift between runs of this table.',
+        + (', alternating ours and PyTorch; ours / PyTorch is the median of the ratios within each'
+           ' back-to-back pair, and the range shows the lowest and highest of them' if args.torch else '')
+        + '. The machine is shared and noisy: the same run can take 15% longer from one minute to the next.',
         '',
     ]
     header = '| question | ours: train s/epoch | ours: eval s/epoch | ours: total | data load s | peak MB |'
     rule = '|---|---|---|---|---|---|'
     if args.torch:
-        header += ' PyTorch total s/epoch | ours / PyTorch |'
-        rule += '---|---|'
+        header += ' PyTorch total s/epoch | ours / PyTorch | range |'
+        rule += '---|---|---|'
     lines += [header, rule]
     for question, result in results.items():
         ours = result['ours']
@@ -156,7 +161,8 @@ def write_report(args, results):
                f" | {ours['load_s']:.2f} | {ours['peak_mb']:.0f} |")
         if args.torch:
             theirs = result['torch']
-            row += f" {theirs['train_s'] + theirs['eval_s']:.2f} | {result['ratio']:.2f} |"
+            row += (f" {theirs['train_s'] + theirs['eval_s']:.2f} | {result['ratio']:.2f} |"
+                    f" {min(result['ratios']):.2f}-{max(result['ratios']):.2f} |")
         lines.append(row)
     with open(args.output, 'w') as f:
         f.write('\n'.join(lines) + '\n')
