@@ -1,6 +1,5 @@
 """The modules of dnn_misc.py: gradients, the fast window code against loops, random draws."""
 import os
-import shutil
 import subprocess
 import sys
 
