@@ -28,7 +28,7 @@ def forward(model, x, is_train):
     h1 = model['nonlinear1'].forward(c1)
     m1 = model['M1'].forward(h1)
     f1 = model['F1'].forward(m1)
-    d1 = model['drop1'].forward(f1, is_train)
+    d1 = model['drop1'].forward(f1, is_train=is_train)
     a1 = model['L1'].forward(d1)
     return a1, (c1, h1, m1, f1, d1)
 
@@ -40,7 +40,7 @@ def backward(model, x, cache, grad_a1):
     grad_m1 = model['F1'].backward(m1, grad_f1)
     grad_h1 = model['M1'].backward(h1, grad_m1)
     grad_c1 = model['nonlinear1'].backward(c1, grad_h1)
-    model['C1'].backward(x, grad_c1, input_grad=False)
+    model['C1'].backward(x, grad_c1)
 
 
 CNN = Network(prefix='CNN', learning_rate=0.01, dropout_rate=0.5, step=10, as_images=True,

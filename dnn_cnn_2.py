@@ -35,7 +35,7 @@ def forward(model, x, is_train):
     h2 = model['nonlinear2'].forward(c2)
     m2 = model['M2'].forward(h2)
     f1 = model['F1'].forward(m2)
-    d1 = model['drop1'].forward(f1, is_train)
+    d1 = model['drop1'].forward(f1, is_train=is_train)
     a1 = model['L1'].forward(d1)
     return a1, (c1, h1, m1, c2, h2, m2, f1, d1)
 
@@ -50,7 +50,7 @@ def backward(model, x, cache, grad_a1):
     grad_m1 = model['C2'].backward(m1, grad_c2)
     grad_h1 = model['M1'].backward(h1, grad_m1)
     grad_c1 = model['nonlinear1'].backward(c1, grad_h1)
-    model['C1'].backward(x, grad_c1, input_grad=False)
+    model['C1'].backward(x, grad_c1)
 
 
 CNN2 = Network(prefix='CNN2', learning_rate=0.001, dropout_rate=0.5, step=30, as_images=True,

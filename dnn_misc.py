@@ -10,10 +10,13 @@ gradient with respect to X. Shapes: N is the minibatch size; images are
 Random draws (initialisation, dropout masks) go through NumPy's global
 generator in a fixed order, so that a run seeded with `np.random.seed` is
 reproducible draw for draw.
+
+Callers keep the course's contract: `forward` then `backward` on the very
+same X, with two arguments. The file needs NumPy only, so that it also runs
+in the course's own folder, beside the course's `dnn_im2col.py`: its window
+gathering, in layouts faster for these modules, is at the end of the file.
 """
 import numpy as np
-
-from dnn_im2col import col2im, im2col, output_size, window_slices
 
 
 class linear_layer:
@@ -22,7 +25,10 @@ class linear_layer:
     input_D, output_D: sizes of the input and output features.
     params: 'W' (input_D, output_D) and 'b' (1, output_D), both drawn from
     N(0, 0.1^2), W first.
+    input_is_data: set True on a first layer, whose input is data: then
+    `backward` skips dL/dX, which nothing would use, and returns None.
     """
+    input_is_data = False
 
     def __init__(self, input_D, output_D):
         self.params = {
@@ -35,16 +41,16 @@ class linear_layer:
         """X: (N, input_D). Returns X W + b: (N, output_D)."""
         return X @ self.params['W'] + self.params['b']
 
-    def backward(self, X, grad, input_grad=True):
+    def backward(self, X, grad):
         """X: (N, input_D); grad = dL/du: (N, output_D).
 
         Stores dL/dW = X^T grad (input_D, output_D) and dL/db = the column
         sums of grad (1, output_D). Returns dL/dX = grad W^T (N, input_D), or
-        None when `input_grad` is False (a first layer, whose input is data).
+        None when `input_is_data`.
         """
         np.matmul(X.T, grad, out=self.gradient['W'])
         np.sum(grad, axis=0, keepdims=True, out=self.gradient['b'])
-        return grad @ self.params['W'].T if input_grad else None
+        return None if self.input_is_data else grad @ self.params['W'].T
 
 
 class relu:
@@ -95,7 +101,9 @@ class conv_layer:
     input's height and width.
     params: 'W' (num_output, num_input, k, k) and 'b' (num_output, 1), both
     drawn from N(0, 0.1^2), W first.
+    input_is_data: as for linear_layer, skips dL/dX.
     """
+    input_is_data = False
 
     def __init__(self, num_input, num_output, filter_len, stride):
         self.filter_len = filter_len
@@ -112,11 +120,11 @@ class conv_layer:
         """im2col of X; with `reuse`, the forward pass's columns when that pass saw this same X."""
         if not (reuse and X is self._input):
             self._input = X
-            self._cols = im2col(X, self.filter_len, self.stride, self.padding)
+            self._cols = _im2col(X, self.filter_len, self.stride, self.padding)
         return self._cols
 
     def _weight_matrix(self):
-        """W as (num_output, k * k * num_input), columns in the (i, j, c) order of im2col's rows."""
+        """W as (num_output, k * k * num_input), columns in the (i, j, c) order of _im2col's rows."""
         O = len(self.params['W'])
         return self.params['W'].transpose(0, 2, 3, 1).reshape(O, -1)
 
@@ -128,30 +136,30 @@ class conv_layer:
         O = len(self.params['W'])
         out = self._weight_matrix() @ self._columns(X, reuse=False)
         out += self.params['b']  # in place: a second temporary of this size costs more than the product
-        return out.reshape(O, N, output_size(H + 2 * p, k, s), output_size(W + 2 * p, k, s)).transpose(1, 0, 2, 3)
+        return out.reshape(O, N, _output_size(H + 2 * p, k, s), _output_size(W + 2 * p, k, s)).transpose(1, 0, 2, 3)
 
-    def backward(self, X, grad, input_grad=True):
+    def backward(self, X, grad):
         """X: (N, num_input, H, W); grad = dL/d(output): (N, num_output, Ho, Wo).
 
         Stores dL/dW (num_output, num_input, k, k) and dL/db (num_output, 1).
-        Returns dL/dX (N, num_input, H, W), or None when `input_grad` is False.
+        Returns dL/dX (N, num_input, H, W), or None when `input_is_data`.
         """
         O, C, k, _ = self.params['W'].shape
         grad_rows = grad.transpose(1, 0, 2, 3).reshape(O, -1)
         grad_W = grad_rows @ self._columns(X, reuse=True).T
         self.gradient['W'] = grad_W.reshape(O, k, k, C).transpose(0, 3, 1, 2).copy()
         self.gradient['b'] = grad_rows.sum(axis=1, keepdims=True)
-        if not input_grad:
+        if self.input_is_data:
             return None
         if self.stride == 1 and k % 2 == 1:
             # Here dL/dX is itself a 'same' convolution: of grad with the filters
             # flipped in space, input and output channels swapped. Its gather and
-            # one product cost less than col2im's scatter-adds.
+            # one product cost less than _col2im's scatter-adds.
             N, _, H, W = X.shape
             flipped = self.params['W'][:, :, ::-1, ::-1].transpose(1, 2, 3, 0).reshape(C, -1)
-            grad_X = flipped @ im2col(grad, k, 1, self.padding)
+            grad_X = flipped @ _im2col(grad, k, 1, self.padding)
             return grad_X.reshape(C, N, H, W).transpose(1, 0, 2, 3)
-        return col2im(self._weight_matrix().T @ grad_rows, X.shape, k, self.stride, self.padding)
+        return _col2im(self._weight_matrix().T @ grad_rows, X.shape, k, self.stride, self.padding)
 
 
 class max_pool:
@@ -169,9 +177,9 @@ class max_pool:
         self._input = self._row_max = self._output = None
 
     def _offsets(self, size):
-        """window_slices along an axis of `size` pixels: for each offset in a window, that pixel of every window."""
+        """_window_slices along an axis of `size` pixels: for each offset in a window, that pixel of every window."""
         k, s = self.max_len, self.stride
-        return window_slices(k, s, output_size(size, k, s))
+        return _window_slices(k, s, _output_size(size, k, s))
 
     def forward(self, X):
         """X: (N, C, H, W). Returns each window's maximum: (N, C, Ho, Wo)."""
@@ -275,6 +283,28 @@ class softmax_cross_entropy:
         return grad / len(X)
 
 
+class sigmoid_cross_entropy:
+    """Sigmoid followed by the mean binary cross-entropy loss. No parameters.
+
+    X: scores (N, 1); Y: labels (N, 1) in {0, 1}. sigmoid(x) is the first
+    class's probability in a two-class softmax over the scores [x, 0], which
+    is how both passes compute it: stably, for any finite score.
+    """
+
+    def forward(self, X, Y):
+        """Returns the mean over the batch of -log sigmoid(X) where Y = 1, -log(1 - sigmoid(X)) where Y = 0."""
+        return softmax_cross_entropy().forward(_two_class_scores(X), 1 - Y)
+
+    def backward(self, X, Y):
+        """Returns dL/dX = (sigmoid(X) - Y) / N: (N, 1)."""
+        return (softmax(_two_class_scores(X))[:, :1] - Y) / len(X)
+
+
+def _two_class_scores(X):
+    """Scores (N, 1) as the two-class scores [X, 0]: (N, 2)."""
+    return np.hstack([X, np.zeros_like(X)])
+
+
 def add_momentum(model):
     """Zero velocities for a model dict: {module_name + '_' + key: zeros shaped like that parameter}."""
     return {
@@ -282,3 +312,62 @@ def add_momentum(model):
         for name, module in model.items() if hasattr(module, 'params')
         for key, value in module.params.items()
     }
+
+
+# Window gathering for conv_layer and max_pool. The course's dnn_im2col.py
+# has other layouts: offset-major columns let one matrix product per minibatch
+# do a whole convolution on channel-major images, with no copy between layers.
+
+def _output_size(size, k, stride):
+    """Number of window positions along an axis of `size` pixels (no padding)."""
+    return (size - k) // stride + 1
+
+
+def _window_slices(k, stride, count):
+    """Along one axis, for each offset t in 0 .. k - 1: the slice picking the pixel at t in each of
+    `count` windows moved by `stride`."""
+    return [slice(t, t + stride * (count - 1) + 1, stride) for t in range(k)]
+
+
+def _window_offsets(k, stride, Ho, Wo):
+    """For each offset (i, j) inside a window, row by row: (i * k + j, index of the pixels at that offset).
+
+    For an image batch X of shape (N, C, H, W) or (C, N, H, W), X[index] has
+    its first two axes and then (Ho, Wo): the pixel at offset (i, j) of every window.
+    """
+    rows, cols = _window_slices(k, stride, Ho), _window_slices(k, stride, Wo)
+    for i in range(k):
+        for j in range(k):
+            yield i * k + j, (slice(None), slice(None), rows[i], cols[j])
+
+
+def _im2col(X, k, stride, pad):
+    """Every k x k window of X, zero-padded by `pad` on each side, as a column.
+
+    X: (N, C, H, W). Returns (k * k * C, N * Ho * Wo): rows in (i, j, c)
+    order, columns in (n, y, x) order; the rows of one offset (i, j) form
+    one contiguous (C, N, Ho, Wo) block.
+    """
+    N, C, H, W = X.shape
+    padded = np.zeros((C, N, H + 2 * pad, W + 2 * pad))
+    padded[:, :, pad:pad + H, pad:pad + W] = X.transpose(1, 0, 2, 3)
+    Ho, Wo = _output_size(H + 2 * pad, k, stride), _output_size(W + 2 * pad, k, stride)
+    cols = np.empty((k * k, C, N, Ho, Wo))
+    for offset, index in _window_offsets(k, stride, Ho, Wo):
+        cols[offset] = padded[index]
+    return cols.reshape(k * k * C, N * Ho * Wo)
+
+
+def _col2im(cols, X_shape, k, stride, pad):
+    """Adjoint of `_im2col`: add every column back onto the pixels it was copied from.
+
+    cols: (k * k * C, N * Ho * Wo); X_shape: (N, C, H, W) of the unpadded input.
+    Returns (N, C, H, W), each pixel the sum over all windows that cover it.
+    """
+    N, C, H, W = X_shape
+    Ho, Wo = _output_size(H + 2 * pad, k, stride), _output_size(W + 2 * pad, k, stride)
+    cols = cols.reshape(k * k, C, N, Ho, Wo)
+    padded = np.zeros((C, N, H + 2 * pad, W + 2 * pad))
+    for offset, index in _window_offsets(k, stride, Ho, Wo):
+        padded[index] += cols[offset]
+    return padded[:, :, pad:pad + H, pad:pad + W].transpose(1, 0, 2, 3)

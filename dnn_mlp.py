@@ -23,7 +23,7 @@ def build_model(dropout_rate):
 def forward(model, x, is_train):
     a1 = model['L1'].forward(x)
     h1 = model['nonlinear1'].forward(a1)
-    d1 = model['drop1'].forward(h1, is_train)
+    d1 = model['drop1'].forward(h1, is_train=is_train)
     a2 = model['L2'].forward(d1)
     return a2, (a1, h1, d1)
 
@@ -33,7 +33,7 @@ def backward(model, x, cache, grad_a2):
     grad_d1 = model['L2'].backward(d1, grad_a2)
     grad_h1 = model['drop1'].backward(h1, grad_d1)
     grad_a1 = model['nonlinear1'].backward(a1, grad_h1)
-    model['L1'].backward(x, grad_a1, input_grad=False)
+    model['L1'].backward(x, grad_a1)
 
 
 MLP = Network(prefix='MLP', learning_rate=0.01, dropout_rate=0.0, step=10, as_images=False,

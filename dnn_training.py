@@ -35,7 +35,8 @@ class Network:
     forward(model, x, is_train) -> (scores (N, 10), cache of the
         intermediate variables that `backward` needs).
     backward(model, x, cache, grad) stores every parameter's gradient, given
-        grad = dL/d(scores).
+        grad = dL/d(scores). Both keep the course's call pattern: each
+        module's `backward(X, grad)` gets the X its `forward` got.
     eval_batch: samples per forward pass when evaluating. Evaluation draws no
         dropout masks, so any batch size gives the same accuracies
         (tests/test_drivers.py); the fastest is large for the MLPs (fewer,
@@ -105,6 +106,9 @@ def train(network, args, data, log=print):
     """
     np.random.seed(args.random_seed)
     model = network.build_model(args.dropout_rate)
+    # Nothing uses the gradient with respect to the data: this repository's
+    # modules skip it when told so, and a student's module ignores the flag.
+    next(iter(model.values())).input_is_data = True
     optimizer = SGD(model, args.learning_rate, args.alpha, args.lambda_)
 
     X_train, Y_train = data['train']
@@ -126,6 +130,8 @@ def train(network, args, data, log=print):
             batch = idx[i * B:(i + 1) * B]
             x, y = X_train[batch], Y_train[batch]
             scores, cache = network.forward(model, x, True)
+            # The course's loss keeps what its backward needs from its forward, so both run.
+            model['loss'].forward(scores, y)
             network.backward(model, x, cache, model['loss'].backward(scores, y))
             optimizer.step()
 

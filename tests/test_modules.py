@@ -119,6 +119,28 @@ def test_softmax_cross_entropy_is_stable_for_huge_logits():
     assert grad[0] == pytest.approx([0.5, -0.5, 0.0])
 
 
+@pytest.mark.parametrize('N', [1, 6])
+def test_sigmoid_cross_entropy_gradient(N):
+    rng = np.random.RandomState(8)
+    X, Y = rng.randn(N, 1) * 3, rng.randint(0, 2, (N, 1))
+    loss = nn.sigmoid_cross_entropy()
+    value = loss.forward(X, Y)
+    analytic = loss.backward(X, Y)
+    assert analytic.shape == (N, 1)
+    p = 1 / (1 + np.exp(-X))
+    assert value == pytest.approx(-np.mean(Y * np.log(p) + (1 - Y) * np.log(1 - p)), rel=1e-12)
+    assert relative_error(analytic, numerical_gradient(lambda: loss.forward(X, Y), X)) < GRADIENT_TOLERANCE
+
+
+def test_sigmoid_cross_entropy_is_stable_for_huge_scores():
+    loss = nn.sigmoid_cross_entropy()
+    X = np.array([[1e3], [-1e3], [1e3], [-1e3]])
+    Y = np.array([[1], [0], [0], [1]])
+    # Right with certainty costs nothing; wrong costs the score itself.
+    assert loss.forward(X, Y) == pytest.approx((0 + 0 + 1e3 + 1e3) / 4)
+    assert np.array_equal(loss.backward(X, Y), [[0.0], [0.0], [0.25], [-0.25]])
+
+
 # Loops that follow the definitions, for the fast window code to be checked against.
 
 def naive_conv(X, W, b, stride, pad):
@@ -213,7 +235,8 @@ def test_conv_backward_does_not_depend_on_calls_in_between(C, O):
 def test_conv_keeps_size_at_stride_one():
     layer = nn.conv_layer(1, 25, 5, 1)
     assert layer.forward(np.zeros((3, 1, 28, 28))).shape == (3, 25, 28, 28)
-    assert layer.backward(np.zeros((3, 1, 28, 28)), np.ones((3, 25, 28, 28)), input_grad=False) is None
+    layer.input_is_data = True
+    assert layer.backward(np.zeros((3, 1, 28, 28)), np.ones((3, 25, 28, 28))) is None
 
 
 @pytest.mark.parametrize('k', [2, 3, 5])
