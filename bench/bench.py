@@ -3,13 +3,15 @@
     python3 bench/bench.py                   # 2 epochs of each, 3 alternating repeats
     python3 bench/bench.py --torch           # and the same networks in PyTorch, ratio ours / PyTorch
     python3 bench/bench.py --configs q33,q38 --epochs 1 --repeat 5
+    python3 bench/bench.py --baseline ../old  # and another checkout of this repository, ratio ours / it
 
 Each measurement runs in a fresh process (so its peak memory is its own)
 through the drivers' real code: `dnn_training.train` with the driver's network.
-Training and evaluation are timed apart. Each repeat runs ours and PyTorch
-back to back, the one that goes first alternating; every figure is the median
-over the repeats, and ours / PyTorch the median of the ratios within each
-pair. Writes bench/RESULTS.md and bench/results.json.
+Training and evaluation are timed apart. Each repeat runs ours and the
+others (PyTorch, a baseline checkout measured by its own bench.py) back to
+back, the order reversing from one repeat to the next; every figure is the
+median over the repeats, and ours / other the median of the ratios within each
+repeat. Writes bench/RESULTS.md and bench/results.json.
 """
 import argparse
 import importlib.util
@@ -65,9 +67,10 @@ def measure_torch(question, epochs):
     return train_torch(question, epochs)
 
 
-def run_child(kind, question, epochs):
-    """Measure in a fresh Python process; return its dict."""
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), '--child', kind, question,
+def run_child(kind, question, epochs, baseline=None):
+    """Measure in a fresh Python process; return its dict. The baseline measures itself, as 'ours'."""
+    script = os.path.join(baseline, 'bench', 'bench.py') if kind == 'baseline' else os.path.abspath(__file__)
+    out = subprocess.run([sys.executable, script, '--child', 'ours' if kind == 'baseline' else kind, question,
                           '--epochs', str(epochs)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.splitlines()[-1])
 
@@ -97,6 +100,7 @@ def main():
     parser.add_argument('--repeat', type=int, default=3, help='alternating measurements per configuration')
     parser.add_argument('--configs', default=','.join(q for q, _, _ in CONFIGS), help='questions, comma-separated')
     parser.add_argument('--torch', action='store_true', help='also measure PyTorch (needs torch installed)')
+    parser.add_argument('--baseline', metavar='DIR', help='also measure another checkout of this repository')
     parser.add_argument('--output', default=os.path.join(HERE, 'RESULTS.md'))
     parser.add_argument('--child', nargs=2, metavar=('KIND', 'QUESTION'), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -113,23 +117,25 @@ def main():
         parser.error(f"unknown configuration(s): {', '.join(sorted(unknown))}")
     if args.torch and importlib.util.find_spec('torch') is None:
         parser.error('--torch needs PyTorch, which is not installed: pip install torch==2.13.0')
-    kinds = ['ours', 'torch'] if args.torch else ['ours']
+    if args.baseline and not os.path.isfile(os.path.join(args.baseline, 'bench', 'bench.py')):
+        parser.error(f'--baseline {args.baseline}: not a checkout of this repository (no bench/bench.py)')
+    kinds = ['ours'] + ['torch'] * args.torch + ['baseline'] * bool(args.baseline)
     results = {}
     for question in questions:
         runs = {kind: [] for kind in kinds}
         for repeat in range(args.repeat):
             for kind in kinds if repeat % 2 == 0 else kinds[::-1]:  # who goes first alternates too
-                runs[kind].append(run_child(kind, question, args.epochs))
+                runs[kind].append(run_child(kind, question, args.epochs, args.baseline))
         results[question] = {kind: {key: statistics.median(run[key] for run in runs[kind])
                                     for key in ('load_s', 'train_s', 'eval_s', 'peak_mb')}
                              for kind in kinds}
-        if args.torch:
-            # Each repeat ran ours and PyTorch back to back: the ratio within a pair is
+        for other in kinds[1:]:
+            # Each repeat ran ours and the others back to back: the ratio within a repeat is
             # the fairest comparison on a machine whose speed drifts from minute to minute.
             ratios = [(a['train_s'] + a['eval_s']) / (b['train_s'] + b['eval_s'])
-                      for a, b in zip(runs['ours'], runs['torch'])]
-            results[question]['ratios'] = ratios
-            results[question]['ratio'] = statistics.median(ratios)
+                      for a, b in zip(runs['ours'], runs[other])]
+            results[question][other + '_ratios'] = ratios
+            results[question][other + '_ratio'] = statistics.median(ratios)
         print(question, json.dumps(results[question]), flush=True)
 
     write_report(args, results)
@@ -144,25 +150,30 @@ def write_report(args, results):
         'Command: `' + ' '.join(['python3', 'bench/bench.py'] + sys.argv[1:]) + '`',
         '',
         f'Each figure is the median of {args.repeat} runs of {args.epochs} epoch(s), each in a fresh process'
-        + (', alternating ours and PyTorch; ours / PyTorch is the median of the ratios within each'
-           ' back-to-back pair, and the range shows the lowest and highest of them' if args.torch else '')
+        + (', ours and the others back to back in an order that reverses each time; ours / other is the median'
+           ' of the ratios within each repeat, and the range shows the lowest and highest of them'
+           if args.torch or args.baseline else '')
         + '. The machine is shared and noisy: the same run can take 15% longer from one minute to the next.',
         '',
     ]
+    if args.baseline:
+        lines += [f'Baseline: the checkout in `{args.baseline}`, measured by its own `bench/bench.py`.', '']
     header = '| question | ours: train s/epoch | ours: eval s/epoch | ours: total | data load s | peak MB |'
     rule = '|---|---|---|---|---|---|'
-    if args.torch:
-        header += ' PyTorch total s/epoch | ours / PyTorch | range |'
+    others = [(kind, label) for kind, label in [('torch', 'PyTorch'), ('baseline', 'baseline')]
+              if kind in next(iter(results.values()))]
+    for _, label in others:
+        header += f' {label} total s/epoch | ours / {label} | range |'
         rule += '---|---|---|'
     lines += [header, rule]
     for question, result in results.items():
         ours = result['ours']
         row = (f"| {question} | {ours['train_s']:.2f} | {ours['eval_s']:.2f} | {ours['train_s'] + ours['eval_s']:.2f}"
                f" | {ours['load_s']:.2f} | {ours['peak_mb']:.0f} |")
-        if args.torch:
-            theirs = result['torch']
-            row += (f" {theirs['train_s'] + theirs['eval_s']:.2f} | {result['ratio']:.2f} |"
-                    f" {min(result['ratios']):.2f}-{max(result['ratios']):.2f} |")
+        for kind, _ in others:
+            theirs, ratios = result[kind], result[kind + '_ratios']
+            row += (f" {theirs['train_s'] + theirs['eval_s']:.2f} | {result[kind + '_ratio']:.2f} |"
+                    f" {min(ratios):.2f}-{max(ratios):.2f} |")
         lines.append(row)
     with open(args.output, 'w') as f:
         f.write('\n'.join(lines) + '\n')

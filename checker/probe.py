@@ -1,0 +1,134 @@
+"""What every check uses: call a student's module as the drivers do, compare what it gives, say where it failed.
+
+A check is a function of (module, probe). It raises `Failed` with the line to
+print, or returns a short note (its largest error) for a PASS; `probe.warn`
+turns a PASS into a WARN, for deviations the course's pipeline tolerates.
+"""
+import inspect
+import os
+import traceback
+
+import numpy as np
+
+TOLERANCE = 1e-6
+
+
+class Failed(Exception):
+    """A check failed; the message says what and where."""
+
+
+def numerical_gradient(f, x, h=1e-6):
+    """Centred differences of the scalar f() with respect to every entry of x, perturbed in place."""
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        saved = x[i]
+        x[i] = saved + h
+        plus = f()
+        x[i] = saved - h
+        minus = f()
+        x[i] = saved
+        grad[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+def relative_error(a, b):
+    """max |a - b| over max(|a| + |b|): the error relative to the size of the whole array.
+
+    An entry-by-entry ratio would blow up for entries near zero, where the
+    finite differences' rounding error is as large as the entry itself.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f'shapes {a.shape} and {b.shape} differ')
+    if a.size == 0:
+        return 0.0
+    scale = np.max(np.abs(a) + np.abs(b))
+    return float(np.max(np.abs(a - b)) / scale) if scale > 0 else 0.0
+
+
+class Probe:
+    """One check's calls into a student's module, and the warnings they earned."""
+
+    def __init__(self, module, path):
+        self.module = module
+        self.path = os.path.abspath(path)
+        self.warnings = []
+
+    def warn(self, message):
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def make(self, class_name, *args):
+        """An instance of the student's class, or FAIL naming what is missing."""
+        cls = getattr(self.module, class_name, None)
+        if cls is None:
+            raise Failed(f'{os.path.basename(self.path)} has no class {class_name}')
+        return cls(*args)
+
+    def call(self, obj, label, method, *args, **kwargs):
+        """obj.method(*args, **kwargs), each array argument a copy of its own; WARN if one is changed in place."""
+        function = getattr(obj, method, None)
+        if function is None:
+            raise Failed(f'{label} has no method {method}')
+        try:
+            names = [p.name for p in inspect.signature(function).parameters.values()]
+        except (TypeError, ValueError):
+            names = []
+        copies = [np.array(a) if isinstance(a, np.ndarray) else a for a in args]
+        kwarg_copies = {k: np.array(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+        result = function(*copies, **kwarg_copies)
+        for index, (given, copy) in enumerate(zip(args, copies)):
+            if isinstance(given, np.ndarray) and not (copy.shape == given.shape and np.array_equal(copy, given)):
+                name = names[index] if index < len(names) else f'number {index + 1}'
+                self.warn(f"{label}.{method} changed its argument {name} in place (its results are right, and the "
+                          f"drivers never use that argument again, so the course's pipeline gives the same numbers)")
+        return result
+
+    def attribute(self, obj, label, name, key=None):
+        """obj.name (or obj.name[key]), or FAIL naming what is missing."""
+        if not hasattr(obj, name):
+            raise Failed(f'{label} has no attribute {name}')
+        value = getattr(obj, name)
+        if key is None:
+            return value
+        try:
+            return value[key]
+        except (KeyError, TypeError, IndexError):
+            raise Failed(f'{label}.{name} has no entry {key!r}') from None
+
+    def compare(self, what, got, expected, flat_ok=False, tolerance=TOLERANCE):
+        """FAIL unless `got` has expected's shape and values; with flat_ok, shape (D,) for (1, D) is a WARN."""
+        expected = np.asarray(expected, dtype=float)
+        if got is None:
+            raise Failed(f'{what} is None, expected an array of shape {expected.shape}')
+        try:
+            got = np.asarray(got, dtype=float)
+        except (TypeError, ValueError):
+            raise Failed(f'{what} is a {type(got).__name__}, expected an array of shape {expected.shape}') from None
+        if got.shape != expected.shape:
+            if flat_ok and expected.ndim == 2 and expected.shape[0] == 1 and got.shape == expected.shape[1:]:
+                error = relative_error(got.reshape(expected.shape), expected)
+                if error < tolerance:
+                    self.warn(f"{what} has shape {got.shape}, not {expected.shape}; its values are right, and the "
+                              f"course's update broadcasts it, so the pipeline gives the same numbers")
+                    return error
+            raise Failed(f'{what} has shape {got.shape}, expected {expected.shape}')
+        error = relative_error(got, expected)
+        if not error < tolerance:
+            raise Failed(f'{what} is wrong: max relative error {error:.2e}')
+        return error
+
+    def where(self, error):
+        """' at FILE:LINE (in FUNCTION)' for the deepest frame of the student's file, else ''."""
+        frames = [frame for frame in traceback.extract_tb(error.__traceback__) if self._is_student(frame.filename)]
+        if isinstance(error, SyntaxError) and error.filename and self._is_student(error.filename):
+            return f' at {os.path.basename(self.path)}:{error.lineno}'
+        if not frames:
+            return ''
+        frame = frames[-1]
+        return f' at {os.path.basename(frame.filename)}:{frame.lineno} (in {frame.name})'
+
+    def _is_student(self, filename):
+        """The student's dnn_misc.py, or a dnn_im2col.py beside it."""
+        filename = os.path.abspath(filename)
+        return filename in (self.path, os.path.join(os.path.dirname(self.path), 'dnn_im2col.py'))

@@ -1,0 +1,72 @@
+"""The process that runs checks on a student's file, so that the checker can stop it.
+
+    python3 checker/worker.py PATH GROUP:INDEX ...
+
+Loads the file once, then runs each named check in order, writing one JSON
+line per step to its original standard output: first {"loaded": true} or
+{"load_error": ...}, then one {"verdict", "message"} per check. Whatever the
+student's code prints goes nowhere.
+"""
+import importlib.util
+import json
+import os
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load(path):
+    """Import the dnn_misc.py at `path` as `dnn_misc`, so that our drivers use it; its folder first on sys.path."""
+    spec = importlib.util.spec_from_file_location('dnn_misc', path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules['dnn_misc'] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_one(check, module, path):
+    import numpy as np
+
+    from checker.probe import Failed, Probe
+    probe = Probe(module, path)
+    try:
+        with np.errstate(all='ignore'):
+            note = check(module, probe)
+    except Failed as failure:
+        return 'FAIL', str(failure)
+    except (Exception, SystemExit) as error:
+        return 'FAIL', f'raised {type(error).__name__}: {error}{probe.where(error)}'
+    if probe.warnings:
+        return 'WARN', '; '.join(probe.warnings)
+    return 'PASS', note if isinstance(note, str) else f'max relative error {note:.2e}'
+
+
+def main(argv):
+    report = os.fdopen(os.dup(1), 'w', buffering=1)
+    silent = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(silent, 1)
+    sys.stdout = open(os.devnull, 'w')
+    path, names = os.path.abspath(argv[1]), argv[2:]
+    sys.path[:0] = [os.path.dirname(path), REPO]
+
+    from checker.groups import GROUPS
+    from checker.probe import Probe
+    try:
+        module = load(path)
+    except (Exception, SystemExit) as error:
+        where = Probe(None, path).where(error)
+        message = error.msg if isinstance(error, SyntaxError) else error
+        report.write(json.dumps({'load_error': f'{os.path.basename(path)} does not import: '
+                                               f'{type(error).__name__}: {message}{where}'}) + '\n')
+        return 0
+    report.write(json.dumps({'loaded': True}) + '\n')
+    for name in names:
+        group, index = name.split(':')
+        _, _, check = GROUPS[group][int(index)]
+        verdict, message = run_one(check, module, path)
+        report.write(json.dumps({'verdict': verdict, 'message': message}) + '\n')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))

@@ -1,0 +1,176 @@
+"""hw5_dnn_check.py on student-style files: one per pattern seen in real students' dnn_misc.py.
+
+Each file is tests/course_style/dnn_misc.py (the course's template, filled
+in as students do) with one change, and must get the verdicts listed.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+CHECKER = os.path.join(REPO, 'hw5_dnn_check.py')
+COURSE_STYLE = open(os.path.join(REPO, 'tests', 'course_style', 'dnn_misc.py')).read()
+ROW_BIAS = [("self.gradient['b'] = np.zeros(output_D)", "self.gradient['b'] = np.zeros((1, output_D))"),
+            ("self.gradient['b'] = np.sum(grad, axis=0)", "self.gradient['b'] = np.sum(grad, axis=0, keepdims=True)")]
+
+
+def student_file(tmp_path, changes=(), text=None):
+    """The course-style file with each (old, new) change made; returns its path."""
+    source = COURSE_STYLE if text is None else text
+    for old, new in changes:
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    folder = tmp_path / 'student'
+    folder.mkdir()
+    (folder / 'dnn_misc.py').write_text(source)
+    return folder / 'dnn_misc.py'
+
+
+def check(path, *flags):
+    """Run the checker with --json; return (exit status, {module: verdict}, [check results])."""
+    result = subprocess.run([sys.executable, CHECKER, '--json', *flags, str(path)],
+                            capture_output=True, text=True, timeout=300)
+    assert 'Traceback' not in result.stdout + result.stderr, result.stderr
+    report = json.loads(result.stdout)
+    return result.returncode, report['modules'], report['checks']
+
+
+def message(checks, module, what):
+    return next(c['message'] for c in checks if c['module'] == module and c['check'] == what)
+
+
+WITHOUT_DROPOUT = re.sub(r'\nclass dropout:.*?(?=\nclass )', '\n', COURSE_STYLE, flags=re.S)
+
+PATTERNS = {  # name: (changes, expected module verdicts, (module, check, fragment of its message) or None)
+    'a mask-keeping relu': (ROW_BIAS, {'linear_layer': 'PASS', 'relu': 'PASS', 'dropout': 'PASS'}, None),
+    'a (D,) bias gradient': ([], {'linear_layer': 'WARN', 'relu': 'PASS', 'dropout': 'PASS'},
+                             ('linear_layer', 'backward', "gradient['b'] has shape (3,), not (1, 3)")),
+    'a relu that writes into X': (
+        ROW_BIAS + [('backward_output = grad * self.mask', 'X[X <= 0] = 0\n        X[X > 0] = 1\n'
+                                                            '        backward_output = grad * X')],
+        {'linear_layer': 'PASS', 'relu': 'WARN', 'dropout': 'PASS'},
+        ('relu', 'backward', 'relu.backward changed its argument X in place')),
+    'a stale test-time mask': (
+        ROW_BIAS + [('        else:\n            self.mask = np.ones(X.shape)\n', '        else:\n            return X\n')],
+        {'linear_layer': 'PASS', 'relu': 'PASS', 'dropout': 'WARN'},
+        ('dropout', 'backward at test time', 'after a test-time forward')),
+    'masks drawn with np.random.rand': (
+        ROW_BIAS + [('np.random.uniform(0.0, 1.0, X.shape)', 'np.random.rand(*X.shape)')],
+        {'linear_layer': 'PASS', 'relu': 'PASS', 'dropout': 'PASS'}, None),
+    'a transposed dW': (
+        ROW_BIAS + [("self.gradient['W'] = np.matmul(X.T, grad)", "self.gradient['W'] = np.matmul(grad.T, X)")],
+        {'linear_layer': 'FAIL', 'relu': 'PASS', 'dropout': 'PASS'},
+        ('linear_layer', 'backward', "gradient['W'] has shape (3, 4), expected (4, 3)")),
+    'a scaled dW': (
+        ROW_BIAS + [("self.gradient['W'] = np.matmul(X.T, grad)", "self.gradient['W'] = 2 * np.matmul(X.T, grad)")],
+        {'linear_layer': 'FAIL', 'relu': 'PASS', 'dropout': 'PASS'},
+        ('linear_layer', 'backward', "gradient['W'] is wrong")),
+    'a relu backward without its mask': (
+        ROW_BIAS + [('backward_output = grad * self.mask', 'backward_output = grad')],
+        {'linear_layer': 'PASS', 'relu': 'FAIL', 'dropout': 'PASS'}, ('relu', 'backward', 'is wrong')),
+    'a dropout backward without its scaling': (
+        ROW_BIAS + [('backward_output = np.multiply(grad, self.mask)',
+                     'backward_output = np.multiply(grad, self.mask != 0)')],
+        {'linear_layer': 'PASS', 'relu': 'PASS', 'dropout': 'FAIL'}, ('dropout', 'backward', 'is wrong')),
+    'a forward without its bias': (
+        ROW_BIAS + [("forward_output = np.matmul(X, self.params['W']) + self.params['b']",
+                     "forward_output = np.matmul(X, self.params['W'])")],
+        {'linear_layer': 'FAIL', 'relu': 'PASS', 'dropout': 'PASS'}, ('linear_layer', 'forward', 'is wrong')),
+    'a dropout that keeps where p < 1 - r': (
+        ROW_BIAS + [('(np.random.uniform(0.0, 1.0, X.shape) >= self.r)',
+                     '(np.random.uniform(0.0, 1.0, X.shape) < 1 - self.r)')],
+        {'linear_layer': 'PASS', 'relu': 'PASS', 'dropout': 'FAIL'},
+        ('dropout', 'forward', 'mask np.random.uniform(0.0, 1.0, X.shape) >= r')),
+}
+
+
+@pytest.mark.parametrize('pattern', PATTERNS)
+def test_a_student_style_file_gets_its_verdicts(tmp_path, pattern):
+    changes, expected, fragment = PATTERNS[pattern]
+    status, modules, checks = check(student_file(tmp_path, changes))
+    assert modules == expected, checks
+    assert status == (1 if 'FAIL' in expected.values() else 0)
+    if fragment:
+        module, what, text = fragment
+        assert text in message(checks, module, what), checks
+
+
+def test_a_file_without_dropout_fails_only_dropout(tmp_path):
+    status, modules, checks = check(student_file(tmp_path, ROW_BIAS, text=WITHOUT_DROPOUT))
+    assert status == 1 and modules == {'linear_layer': 'PASS', 'relu': 'PASS', 'dropout': 'FAIL'}
+    assert message(checks, 'dropout', 'backward') == 'dnn_misc.py has no class dropout'
+
+
+def test_a_syntax_error_fails_every_check_naming_its_line(tmp_path):
+    path = student_file(tmp_path, [('class relu:', 'class relu(:')])
+    line = COURSE_STYLE[:COURSE_STYLE.index('class relu:')].count('\n') + 1
+    status, modules, checks = check(path)
+    assert status == 1 and set(modules.values()) == {'FAIL'}
+    assert all(f'SyntaxError' in c['message'] and f'at dnn_misc.py:{line}' in c['message'] for c in checks), checks
+
+
+def test_an_exception_is_reported_at_the_students_line(tmp_path):
+    path = student_file(tmp_path, ROW_BIAS + [('backward_output = grad * self.mask',
+                                               'backward_output = np.dot(grad, self.mask)')])
+    line = path.read_text().splitlines().index('        backward_output = np.dot(grad, self.mask)') + 1
+    status, modules, checks = check(path)
+    assert status == 1 and modules['relu'] == 'FAIL'
+    text = message(checks, 'relu', 'backward')
+    assert text.startswith('raised ValueError') and text.endswith(f'at dnn_misc.py:{line} (in backward)'), text
+    assert 'hw5_dnn_check' not in text and 'checker' not in text
+
+
+def test_a_forward_that_never_returns_times_out_and_the_rest_go_on(tmp_path):
+    path = student_file(tmp_path, ROW_BIAS + [("forward_output = np.matmul(X, self.params['W']) + self.params['b']",
+                                               'while True:\n            pass')])
+    status, modules, checks = check(path, '--timeout', '2')
+    assert status == 1 and modules == {'linear_layer': 'FAIL', 'relu': 'PASS', 'dropout': 'PASS'}
+    assert message(checks, 'linear_layer', 'forward') == 'did not return within 2 s'
+    assert message(checks, 'linear_layer', 'initialisation').startswith('max relative error')
+
+
+def test_text_output_starts_each_line_with_its_verdict_and_counts_them(tmp_path):
+    path = student_file(tmp_path, [('backward_output = grad * self.mask', 'backward_output = grad')])
+    result = subprocess.run([sys.executable, CHECKER, str(path)], capture_output=True, text=True, timeout=120)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 1
+    assert all(line.split()[0] in ('PASS', 'WARN', 'FAIL') for line in lines[:-1])
+    assert lines[-1] == '6 PASS, 1 WARN, 1 FAIL'
+
+
+def test_our_modules_pass_everything():
+    status, modules, checks = check(os.path.join(REPO, 'dnn_misc.py'), '--all', '--pipeline')
+    assert status == 0 and all(c['verdict'] == 'PASS' for c in checks), checks
+    assert set(modules) == {'linear_layer', 'relu', 'dropout', 'conv_layer', 'max_pool', 'flatten_layer',
+                            'softmax_cross_entropy', 'sigmoid_cross_entropy', 'add_momentum', 'dnn_im2col', 'pipeline'}
+
+
+@pytest.mark.parametrize('changes, verdict', [
+    ([], 'PASS'),
+    ([('(np.random.uniform(0.0, 1.0, X.shape) >= self.r)', '(np.random.uniform(0.0, 1.0, X.shape) < 1 - self.r)')],
+     'FAIL'),
+])
+def test_pipeline_runs_the_students_modules_through_a_first_epoch(tmp_path, changes, verdict):
+    status, modules, checks = check(student_file(tmp_path, changes), '--pipeline')
+    assert modules['pipeline'] == verdict, checks
+    if verdict == 'FAIL':
+        text = message(checks, 'pipeline', 'Q3.4 epoch 1 (dropout 0.5)')
+        assert 'the course\'s pipeline 0.9116 / 0.884' in text and 'likeliest cause: the dropout mask' in text, text
+
+
+def test_all_names_an_accidental_edit_of_what_the_course_gives(tmp_path):
+    path = student_file(tmp_path, ROW_BIAS + [('self.padding = int((filter_len - 1) / 2)', 'self.padding = 0')])
+    status, modules, checks = check(path, '--all')
+    assert status == 1 and modules['conv_layer'] == 'FAIL'
+    assert [m for m, v in modules.items() if v != 'PASS'] == ['conv_layer'], checks
+
+
+def test_usage_errors_exit_2(tmp_path):
+    for args in [[str(tmp_path / 'missing.py')], ['--timeout', '0'], ['--nope']]:
+        result = subprocess.run([sys.executable, CHECKER, *args], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2 and 'Traceback' not in result.stderr
