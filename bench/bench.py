@@ -94,6 +94,16 @@ def machine_description():
             f'NumPy {np.__version__}, BLAS {blas}')
 
 
+def checkout_description(folder):
+    """'commit abc1234 (its subject)' for a git checkout, else the folder's path."""
+    try:
+        out = subprocess.run(['git', '-C', folder, 'log', '-1', '--format=%h (%s)'], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        return f'commit {out}'
+    except (OSError, subprocess.CalledProcessError):
+        return f'the checkout in `{folder}`'
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--epochs', type=int, default=2, help='epochs per measurement')
@@ -157,7 +167,7 @@ def write_report(args, results):
         '',
     ]
     if args.baseline:
-        lines += [f'Baseline: the checkout in `{args.baseline}`, measured by its own `bench/bench.py`.', '']
+        lines += [f'Baseline: {checkout_description(args.baseline)}, measured by its own `bench/bench.py`.', '']
     header = '| question | ours: train s/epoch | ours: eval s/epoch | ours: total | data load s | peak MB |'
     rule = '|---|---|---|---|---|---|'
     others = [(kind, label) for kind, label in [('torch', 'PyTorch'), ('baseline', 'baseline')]
