@@ -2,4 +2,5 @@
 # Q3.4: dnn_mlp.py --dropout_rate 0.5 -> outputs/MLP_lr0.01_m0.0_w0.0_d0.5.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec python3 dnn_mlp.py --dropout_rate 0.5 "$@"
+source scripts/python.sh
+exec "$PYTHON" dnn_mlp.py --dropout_rate 0.5 "$@"

@@ -2,4 +2,5 @@
 # Q3.6: dnn_mlp_nononlinear.py -> outputs/LR_lr0.01_m0.0_w0.0_d0.0.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec python3 dnn_mlp_nononlinear.py "$@"
+source scripts/python.sh
+exec "$PYTHON" dnn_mlp_nononlinear.py "$@"

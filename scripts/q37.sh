@@ -2,4 +2,5 @@
 # Q3.7: dnn_cnn.py -> outputs/CNN_lr0.01_m0.0_w0.0_d0.5.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec python3 dnn_cnn.py "$@"
+source scripts/python.sh
+exec "$PYTHON" dnn_cnn.py "$@"

@@ -2,4 +2,5 @@
 # Q3.8: dnn_cnn.py --alpha 0.9 -> outputs/CNN_lr0.01_m0.9_w0.0_d0.5.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec python3 dnn_cnn.py --alpha 0.9 "$@"
+source scripts/python.sh
+exec "$PYTHON" dnn_cnn.py --alpha 0.9 "$@"

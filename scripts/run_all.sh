@@ -4,8 +4,10 @@
 #   scripts/run_all.sh -j 2    two at a time, one BLAS thread each
 # Each run's log goes to outputs/logs/QUESTION.log. At the end: the total wall time, the report of
 # scripts/report.py and, when matplotlib is installed, outputs/curves.png.
+# Every step runs under $PYTHON, or the README's .venv, or python3 (scripts/python.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/python.sh
 
 jobs=1
 while getopts "j:" opt; do
@@ -48,10 +50,11 @@ status=0
 printf '%s\n' "${questions[@]}" | xargs -P "$jobs" -I{} bash -c 'run {}' || status=1
 echo "all seven runs: $(seconds_since "$start") s wall time (-j $jobs)"
 echo
-python3 scripts/report.py || status=1
-if python3 -c 'import matplotlib' 2>/dev/null; then
-  python3 scripts/plot_curves.py || status=1
+"$PYTHON" scripts/report.py || status=1
+if "$PYTHON" -c 'import matplotlib' 2>/dev/null; then
+  "$PYTHON" scripts/plot_curves.py || status=1
 else
-  echo "(matplotlib is not installed: pip install -r requirements-plot.txt, then python3 scripts/plot_curves.py)"
+  echo "(no plot: matplotlib is not installed for $PYTHON; $PYTHON -m pip install -r requirements-plot.txt," \
+       "then $PYTHON scripts/plot_curves.py)"
 fi
 exit $status

@@ -43,10 +43,17 @@ def images():
 
 
 def test_q33_script_reproduces_the_committed_start_and_the_reference_point(tmp_path):
-    """Two epochs of scripts/q33.sh give the committed file's first two entries, and the course's epoch 1."""
+    """Two epochs of scripts/q33.sh give the committed file's first two entries, and the course's epoch 1.
+
+    The script runs under $PYTHON, whatever python3 comes first on the PATH (here one that fails)."""
+    fake = tmp_path / 'bin'
+    fake.mkdir()
+    (fake / 'python3').write_text('#!/bin/sh\necho "not the interpreter you chose" >&2\nexit 3\n')
+    (fake / 'python3').chmod(0o755)
+    env = dict(os.environ, PYTHON=sys.executable, PATH=f"{fake}{os.pathsep}{os.environ['PATH']}")
     result = subprocess.run(['bash', os.path.join(REPO, 'scripts', 'q33.sh'), '--num_epoch', '2',
                              '--output_dir', str(tmp_path)], capture_output=True, text=True, timeout=300,
-                            cwd=str(tmp_path))
+                            cwd=str(tmp_path), env=env)
     assert result.returncode == 0, result.stderr
     name = 'MLP_lr0.01_m0.0_w0.0_d0.0.json'
     ours = json.loads((tmp_path / name).read_text())
