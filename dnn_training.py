@@ -11,7 +11,6 @@ import math
 import os
 import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -20,8 +19,10 @@ import numpy as np
 
 from data_loader import DEFAULT_DATA, DataError, load_mnist
 from dnn_misc import add_momentum
+from result_files import check_can_write, write_or_rescue
 
 REPO = os.path.dirname(os.path.abspath(__file__))
+MAX_SEED = 2 ** 32 - 1  # what np.random.seed takes
 DEFAULT_OUTPUT_DIR = os.path.join(REPO, 'outputs')
 
 
@@ -100,7 +101,8 @@ def evaluate(network, model, X, Y):
 
 
 def train(network, args, data, log=print):
-    """Train as the course pipeline does; return {'train': [...], 'val': [...]} accuracies per epoch.
+    """Train as the course pipeline does; return the record {'train': [...], 'val': [...]} of
+    accuracies per epoch, and the trained model dict.
 
     Raises FloatingPointError when the training loss stops being finite.
     """
@@ -148,25 +150,22 @@ def train(network, args, data, log=print):
         now = time.perf_counter()
         left = (now - started) / (t + 1) * (args.num_epoch - t - 1)
         log(f'(epoch {t + 1} took {now - epoch_start:.1f} s; about {left:.0f} s left)')
-    return record
+    return record, model
+
+
+def saved_model(network, args, model):
+    """The arrays that --save_model writes: each parameter as 'MODULE.KEY', the network's prefix
+    as 'network', and its flags as JSON in 'flags'."""
+    flags = {key: value for key, value in vars(args).items() if key not in ('data', 'output_dir', 'save_model')}
+    arrays = {f'{name}.{key}': value for name, module in model.items() if hasattr(module, 'params')
+              for key, value in module.params.items()}
+    return dict(arrays, network=np.array(network.prefix), flags=np.array(json.dumps(flags)))
 
 
 def result_name(prefix, args):
     """The course's file name, e.g. MLP_lr0.01_m0.0_w0.0_d0.5.json."""
     return (f'{prefix}_lr{float(args.learning_rate)}_m{float(args.alpha)}'
             f'_w{float(args.lambda_)}_d{float(args.dropout_rate)}.json')
-
-
-def write_json_atomically(path, obj):
-    """Write obj as JSON to path through a temporary file and a rename: never a half-written file."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.' + os.path.basename(path), suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def _number(kind, low=None, high=None, low_open=False, high_open=False, what=None):
@@ -191,7 +190,7 @@ def build_parser(network):
         description=f'Train the {network.prefix} network on mnist_subset and write its accuracies per epoch.',
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add = parser.add_argument
-    add('--random_seed', type=_number(int, 0, what='must be an integer >= 0'), default=2,
+    add('--random_seed', type=_number(int, 0, MAX_SEED, what=f'must be an integer from 0 to {MAX_SEED}'), default=2,
         help="seed of NumPy's global generator; every question uses the default")
     add('--learning_rate', type=_number(float, 0, low_open=True, what='must be a finite number > 0'),
         default=network.learning_rate,
@@ -211,14 +210,9 @@ def build_parser(network):
     add('--data', default=DEFAULT_DATA, help='the mnist_subset JSON file (not in the assignment)')
     add('--output_dir', default=DEFAULT_OUTPUT_DIR,
         help='where the result JSON is written, created if missing (not in the assignment)')
+    add('--save_model', metavar='PATH.npz',
+        help='also write the trained parameters there, for scripts/show_model.py (not in the assignment)')
     return parser
-
-
-def _check_writable(directory):
-    """Create the output directory if needed and prove it can take a file; else raise OSError."""
-    os.makedirs(directory, exist_ok=True)
-    with tempfile.TemporaryFile(dir=directory):
-        pass
 
 
 class Terminated(Exception):
@@ -235,33 +229,44 @@ def main(network, argv=None):
     args = parser.parse_args(argv)
     program = parser.prog
     signal.signal(signal.SIGTERM, _raise_terminated)
+    # Ctrl-C interrupts even when the shell started us with SIGINT ignored (a job run with `&`).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    path = os.path.join(args.output_dir, result_name(network.prefix, args))
     try:
-        try:
-            _check_writable(args.output_dir)
-        except OSError as error:
-            print(f'{program}: error: cannot write to the output directory {args.output_dir}: '
-                  f'{error.strerror or error}', file=sys.stderr)
-            return 1
+        for what, target in [('the result file', path), ('the model', args.save_model)]:
+            try:
+                if target:
+                    check_can_write(target)
+            except OSError as error:
+                print(f'{program}: error: cannot write {what} {target}: {error.strerror or error}', file=sys.stderr)
+                return 1
         try:
             data = load_mnist(args.data, as_images=network.as_images)
         except DataError as error:
             print(f'{program}: error: {error}', file=sys.stderr)
             return 1
-        if args.minibatch_size > len(data['train'][0]):
-            parser.error(f"argument --minibatch_size: must be an integer from 1 to the training-set size "
-                         f"({len(data['train'][0])}), got {args.minibatch_size}")
+        for split in ('train', 'valid'):  # both are evaluated in whole minibatches
+            size = len(data[split][0])
+            if args.minibatch_size > size:
+                parser.error(f"argument --minibatch_size: must be at most the size of every evaluated split, "
+                             f"but split '{split}' has {size} samples, got {args.minibatch_size}")
         try:
             # A diverging run overflows long before its loss is checked; the check says so once.
             with np.errstate(over='ignore', invalid='ignore', divide='ignore'):
-                record = train(network, args, data)
+                record, model = train(network, args, data)
         except FloatingPointError as error:
             print(f'{program}: error: training diverged: {error}; try a smaller --learning_rate. '
                   f'No result file was written.', file=sys.stderr)
             return 1
-        path = os.path.join(args.output_dir, result_name(network.prefix, args))
-        write_json_atomically(path, record)
-        print('Finish running!')
-        return 0
+        text = json.dumps(record)
+        status = write_or_rescue(path, lambda f: f.write(text), program, "the finished run's result", text=text)
+        if args.save_model:
+            arrays = saved_model(network, args, model)
+            status |= write_or_rescue(args.save_model, lambda f: np.savez(f, **arrays), program, 'the model',
+                                      binary=True)
+        if status == 0:
+            print('Finish running!')
+        return status
     except (KeyboardInterrupt, Terminated) as stop:
         print(f'{program}: interrupted; no result file was written.', file=sys.stderr)
         return 143 if isinstance(stop, Terminated) else 130

@@ -56,7 +56,7 @@ def measure_ours(question, epochs):
 
     dnn_training.evaluate = timed_evaluate
     start = time.perf_counter()
-    record = dnn_training.train(network, args, data, log=lambda *_: None)
+    record, _ = dnn_training.train(network, args, data, log=lambda *_: None)
     total = time.perf_counter() - start
     return {'load_s': load_s, 'train_s': (total - sum(eval_seconds)) / epochs,
             'eval_s': sum(eval_seconds) / epochs, 'peak_mb': peak_memory_mb(), 'val': record['val']}

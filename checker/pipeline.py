@@ -1,16 +1,23 @@
-"""`--pipeline`: the first epoch of Q3.3 and of Q3.4 with the student's modules, through our drivers.
+"""`--pipeline`: the first epoch of Q3.3 to Q3.6 with the student's modules, through our drivers.
 
 The course's pipeline gives, on this data, 0.9208 / 0.883 (Q3.3) and
-0.9116 / 0.884 (Q3.4, dropout 0.5), training / validation accuracy. A
-faithful dnn_misc.py gives exactly these; anything else changed a number or
-a random draw, and the quick checks name the likeliest cause.
+0.9116 / 0.884 (Q3.4, dropout 0.5), training / validation accuracy; Q3.5
+and Q3.6 give what our committed outputs start with (a course-style file
+gives the same, tests/test_course_contract.py). A faithful dnn_misc.py gives
+exactly these; anything else changed a number or a random draw, and the
+quick checks name the likeliest cause. Each check also reports the figures
+it saw, which the grader compares with a student's result files.
 """
-import os
 
 from checker import given, student
 from checker.probe import Failed, Probe
 
-QUESTIONS = {'Q3.3': ({}, 0.9208, 0.883), 'Q3.4': ({'dropout_rate': 0.5}, 0.9116, 0.884)}
+QUESTIONS = {  # question: (driver, flags, training and validation accuracy after epoch 1)
+    'Q3.3': ('dnn_mlp', {}, 0.9208, 0.883),
+    'Q3.4': ('dnn_mlp', {'dropout_rate': 0.5}, 0.9116, 0.884),
+    'Q3.5': ('dnn_mlp', {'dropout_rate': 0.95}, 0.8448, 0.83),
+    'Q3.6': ('dnn_mlp_nononlinear', {}, 0.8848, 0.855),
+}
 
 CAUSES = [  # (a quick check, what its failure means for the pipeline), most telling first
     (student.linear_initialisation, "the initial weights are not drawn as the course's: "
@@ -39,33 +46,37 @@ def likeliest_cause(module, path):
 
 
 def first_epoch(module, probe, question):
-    """Train the MLP for one epoch as `question` does, with the student's modules (imported as dnn_misc)."""
+    """Train for one epoch as `question` does, with the student's modules (imported as dnn_misc)."""
+    import importlib
+
     import dnn_training
     from data_loader import load_mnist
-    from dnn_mlp import MLP
 
-    flags, train, val = QUESTIONS[question]
-    args = dnn_training.build_parser(MLP).parse_args(['--num_epoch', '1'])
+    driver, flags, train, val = QUESTIONS[question]
+    network = next(value for value in vars(importlib.import_module(driver)).values()
+                   if isinstance(value, dnn_training.Network))
+    args = dnn_training.build_parser(network).parse_args(['--num_epoch', '1'])
     vars(args).update(flags)
     if 'data' not in _data:
         _data['data'] = load_mnist()
-    record = dnn_training.train(MLP, args, _data['data'], log=lambda *_: None)
+    record, _ = dnn_training.train(network, args, _data['data'], log=lambda *_: None)
     got = (record['train'][0], record['val'][0])
+    probe.figures = {'train': got[0], 'val': got[1]}
     if got != (train, val):
         raise Failed(f'{question} epoch 1 gives training / validation accuracy {got[0]} / {got[1]}, the course\'s '
                      f'pipeline {train} / {val}; likeliest cause: {likeliest_cause(module, probe.path)}')
     return f'epoch 1: {train} / {val}, as the course\'s pipeline'
 
 
-def q33(module, probe):
-    return first_epoch(module, probe, 'Q3.3')
-
-
-def q34(module, probe):
-    return first_epoch(module, probe, 'Q3.4')
+def _question(question):
+    check = lambda module, probe: first_epoch(module, probe, question)
+    check.__name__ = 'first_epoch_of_' + question
+    return check
 
 
 CHECKS = [
-    ('pipeline', 'Q3.3 epoch 1', q33),
-    ('pipeline', 'Q3.4 epoch 1 (dropout 0.5)', q34),
+    ('pipeline', 'Q3.3 epoch 1', _question('Q3.3')),
+    ('pipeline', 'Q3.4 epoch 1 (dropout 0.5)', _question('Q3.4')),
+    ('pipeline', 'Q3.5 epoch 1 (dropout 0.95)', _question('Q3.5')),
+    ('pipeline', 'Q3.6 epoch 1 (no relu)', _question('Q3.6')),
 ]

@@ -16,6 +16,9 @@ import sys
 
 from report import REPO, RUNS, ReportError, load_result
 
+sys.path.insert(0, REPO)
+from result_files import check_can_write, write_or_rescue  # noqa: E402
+
 PANELS = [
     ('Dropout (Q3.3, Q3.4, Q3.5)', ['Q3.3', 'Q3.4', 'Q3.5']),
     ('The relu (Q3.3, Q3.6)', ['Q3.3', 'Q3.6']),
@@ -43,7 +46,8 @@ def panels_for(paths):
     return panels
 
 
-def plot(panels, output):
+def plot(panels):
+    """The figure of panels [(title, [(label, result file), ...]), ...], two to a row."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -66,9 +70,7 @@ def plot(panels, output):
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
     figure.tight_layout()
-    tmp = output + '.tmp.png'
-    figure.savefig(tmp, dpi=100)
-    os.replace(tmp, output)
+    return figure
 
 
 def main(argv=None):
@@ -89,15 +91,19 @@ def main(argv=None):
     try:
         for path in paths:
             load_result(path)
-        plot(panels_for(paths), args.output)
+        check_can_write(args.output)
     except ReportError as error:
         print(f'{parser.prog}: error: {error}', file=sys.stderr)
         return 1
     except OSError as error:
         print(f'{parser.prog}: error: cannot write {args.output}: {error.strerror or error}', file=sys.stderr)
         return 1
-    print(f'wrote {args.output}')
-    return 0
+    figure = plot(panels_for(paths))
+    status = write_or_rescue(args.output, lambda f: figure.savefig(f, format='png', dpi=100), parser.prog,
+                             'the plot', binary=True)
+    if status == 0:
+        print(f'wrote {args.output}')
+    return status
 
 
 if __name__ == '__main__':

@@ -143,7 +143,14 @@ def main(argv=None):
     order = {name: i for i, (_, name, _) in enumerate(RUNS)}
     paths = sorted(loaded, key=lambda path: (order.get(os.path.basename(path), len(RUNS)), path))
     rows = [(label_of.get(os.path.basename(path), os.path.basename(path)), summary(loaded[path])) for path in paths]
-    print('\n'.join(render(rows, observations(results), args.markdown)))
+    try:
+        print('\n'.join(render(rows, observations(results), args.markdown)), flush=True)
+    except OSError as error:  # a full disk, or a reader that stopped: the files are untouched
+        sys.stdout = open(os.devnull, 'w')  # nothing more to flush at exit
+        if not isinstance(error, BrokenPipeError):  # `| head` is no error worth a line
+            print(f'{parser.prog}: error: cannot write the report to standard output: {error.strerror or error}; '
+                  f'the result files are unchanged, so it can be made again', file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,14 +1,17 @@
 """The command line: every bad input gets one clear line and a non-zero exit, and no result is lost."""
 import json
 import os
+import resource
 import signal
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, small_data_file
 
 MLP = os.path.join(REPO, 'dnn_mlp.py')
 
@@ -39,8 +42,9 @@ def assert_clean_failure(result, status, *fragments):
     ('--num_epoch', '0', 'an integer >= 1'),
     ('--num_epoch', '2.5', 'an integer >= 1'),
     ('--minibatch_size', '0', 'an integer from 1 to the training-set size'),
-    ('--random_seed', '-1', 'an integer >= 0'),
-    ('--random_seed', 'x', 'an integer >= 0'),
+    ('--random_seed', '-1', 'an integer from 0 to 4294967295'),
+    ('--random_seed', '4294967296', 'an integer from 0 to 4294967295'),
+    ('--random_seed', 'x', 'an integer from 0 to 4294967295'),
 ])
 def test_bad_flag_values_exit_2_naming_the_flag(tmp_path, flag, value, allowed):
     result = run([flag, value, '--output_dir', str(tmp_path)])
@@ -50,10 +54,19 @@ def test_bad_flag_values_exit_2_naming_the_flag(tmp_path, flag, value, allowed):
     assert os.listdir(tmp_path) == []
 
 
-def test_minibatch_larger_than_the_training_set(tmp_path, small_data):
-    result = run(['--minibatch_size', '61', '--data', small_data, '--output_dir', str(tmp_path)])
-    assert_clean_failure(result, 2, 'argument --minibatch_size', 'training-set size (60), got 61')
-    assert os.listdir(tmp_path) == []
+@pytest.mark.parametrize('sizes, batch, split, size', [((60, 20, 20), 61, 'train', 60), ((60, 3, 20), 5, 'valid', 3),
+                                                       ((60, 20, 20), 21, 'valid', 20)])
+def test_minibatch_larger_than_an_evaluated_split(tmp_path, sizes, batch, split, size):
+    data = small_data_file(tmp_path / 'data.json', *sizes)
+    out = tmp_path / 'out'
+    result = run(['--minibatch_size', str(batch), '--data', data, '--output_dir', str(out)])
+    assert_clean_failure(result, 2, 'argument --minibatch_size', f"split '{split}' has {size} samples, got {batch}")
+    assert 'At epoch' not in result.stdout and os.listdir(out) == []
+
+
+def test_the_largest_seed_is_taken(tmp_path, small_data):
+    result = run(['--random_seed', '4294967295', '--num_epoch', '1', '--data', small_data, '--output_dir', str(tmp_path)])
+    assert result.returncode == 0, result.stderr
 
 
 def test_help_documents_every_flag_with_its_default():
@@ -117,8 +130,74 @@ def test_unwritable_output_dir_fails_before_training(tmp_path, small_data):
     blocker = tmp_path / 'a_file'
     blocker.write_text('')
     result = run(['--data', small_data, '--output_dir', str(blocker / 'sub')])
-    assert_clean_failure(result, 1, 'cannot write to the output directory')
+    assert_clean_failure(result, 1, 'cannot write the result file', str(blocker / 'sub'))
     assert 'At epoch' not in result.stdout
+
+
+def test_a_directory_in_place_of_the_result_file_fails_before_training(tmp_path, small_data):
+    (tmp_path / 'MLP_lr0.01_m0.0_w0.0_d0.0.json').mkdir()
+    result = run(['--data', small_data, '--output_dir', str(tmp_path)])
+    assert_clean_failure(result, 1, 'cannot write the result file', 'a directory has that name')
+    assert 'At epoch' not in result.stdout
+
+
+def limit_file_size(size):
+    """A preexec_fn: the child can write no file larger than `size` bytes (a full disk, as far as it knows)."""
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+
+def test_a_write_that_fails_after_training_loses_nothing(tmp_path, small_data):
+    out = tmp_path / 'out'
+    out.mkdir()
+    result = subprocess.run([sys.executable, MLP, '--num_epoch', '2', '--data', small_data, '--output_dir', str(out)],
+                            capture_output=True, text=True, timeout=120, preexec_fn=limit_file_size(10))
+    assert_clean_failure(result, 1, 'cannot write', 'MLP_lr0.01_m0.0_w0.0_d0.0.json', 'File too large',
+                         'printed above')
+    assert len(result.stderr.strip().splitlines()) == 1
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(record['train']) == len(record['val']) == 2
+    assert os.listdir(out) == []  # and no half-written or temporary file
+
+
+def test_the_fallback_copy_is_saved_in_the_temporary_folder(tmp_path, monkeypatch, capsys):
+    import result_files
+    monkeypatch.setattr(tempfile, 'tempdir', str(tmp_path))
+    target = tmp_path / 'gone' / 'MLP.json'  # its folder does not exist: the write fails
+    status = result_files.write_or_rescue(str(target), lambda f: f.write('{"train": [1.0]}'), 'dnn_mlp.py',
+                                          'the result', text='{"train": [1.0]}')
+    out, err = capsys.readouterr()
+    assert status == 1 and out == '{"train": [1.0]}\n'
+    assert err.startswith(f'dnn_mlp.py: error: cannot write {target}: ')
+    assert f'saved to {tmp_path / "MLP.json"} and printed above' in err
+    assert (tmp_path / 'MLP.json').read_text() == '{"train": [1.0]}'
+
+
+@pytest.mark.parametrize('umask, mode', [(0o022, 0o644), (0o077, 0o600)])
+def test_result_files_get_the_permissions_of_the_umask(tmp_path, small_data, umask, mode):
+    result = subprocess.run([sys.executable, MLP, '--num_epoch', '1', '--data', small_data, '--output_dir',
+                             str(tmp_path)], capture_output=True, text=True, timeout=120,
+                            preexec_fn=lambda: os.umask(umask))
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(os.stat(tmp_path / 'MLP_lr0.01_m0.0_w0.0_d0.0.json').st_mode) == mode
+
+
+def test_report_to_a_full_disk_says_so(tmp_path):
+    with open('/dev/full', 'w') as full:
+        result = subprocess.run([sys.executable, os.path.join(REPO, 'scripts', 'report.py')], stdout=full,
+                                stderr=subprocess.PIPE, text=True, timeout=60)
+    assert result.returncode == 1 and 'Traceback' not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        'report.py: error: cannot write the report to standard output: No space left on device; '
+        'the result files are unchanged, so it can be made again']
+
+
+def test_plot_that_cannot_be_written_says_so_and_leaves_nothing_behind(tmp_path):
+    out = tmp_path / 'curves.png'
+    result = subprocess.run([sys.executable, os.path.join(REPO, 'scripts', 'plot_curves.py'), '--output', str(out)],
+                            capture_output=True, text=True, timeout=120, preexec_fn=limit_file_size(1000))
+    assert_clean_failure(result, 1, f'cannot write {out}: File too large', 'the plot is not saved anywhere else')
+    assert [line for line in result.stderr.splitlines() if 'error:' in line] == [result.stderr.strip().splitlines()[-1]]
+    assert os.listdir(tmp_path) == []
 
 
 def test_progress_shows_duration_and_time_left(tmp_path, small_data):
@@ -142,11 +221,15 @@ def test_interrupt_leaves_earlier_results_intact(tmp_path, small_data, sig, stat
     process = subprocess.Popen([sys.executable, '-u', os.path.join(REPO, 'dnn_cnn_2.py'), '--num_epoch', '100000',
                                 '--data', small_data, '--output_dir', str(tmp_path)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while 'At epoch 1' not in process.stdout.readline():
-        assert time.time() < deadline and process.poll() is None
-    process.send_signal(sig)
-    stdout, stderr = process.communicate(timeout=60)
+    try:
+        deadline = time.time() + 120
+        while 'At epoch 1' not in process.stdout.readline():
+            assert time.time() < deadline and process.poll() is None
+        process.send_signal(sig)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()  # never leave a 100000-epoch run behind, whatever failed
+        process.wait()
     assert process.returncode == status
     assert 'Traceback' not in stderr and 'interrupted' in stderr and len(stderr.strip().splitlines()) == 1
     assert os.listdir(tmp_path) == [earlier.name]

@@ -70,7 +70,7 @@ def test_q33_script_reproduces_the_committed_start_and_the_reference_point(tmp_p
     (LR, {}, 'LR_lr0.01_m0.0_w0.0_d0.0.json'),
 ])
 def test_first_epoch_of_the_linear_runs_is_reproduced(vectors, network, flags, name):
-    record = dnn_training.train(network, run_args(network, **flags), vectors, log=lambda *_: None)
+    record, _ = dnn_training.train(network, run_args(network, **flags), vectors, log=lambda *_: None)
     assert record == {key: values[:1] for key, values in committed(name).items()}
 
 
@@ -80,7 +80,7 @@ def test_first_epoch_of_the_linear_runs_is_reproduced(vectors, network, flags, n
     (CNN2, {'alpha': 0.9}, 'CNN2_lr0.001_m0.9_w0.0_d0.5.json'),
 ])
 def test_first_epoch_of_the_conv_runs_is_reproduced(images, network, flags, name):
-    record = dnn_training.train(network, run_args(network, **flags), images, log=lambda *_: None)
+    record, _ = dnn_training.train(network, run_args(network, **flags), images, log=lambda *_: None)
     assert record == {key: values[:1] for key, values in committed(name).items()}
 
 
