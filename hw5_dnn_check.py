@@ -5,7 +5,7 @@
     python3 hw5_dnn_check.py --all --pipeline path/to/dnn_misc.py
 
 Checks linear_layer, relu and dropout; with --all also what the course gives
-in the same file, and with --pipeline the first epoch of Q3.3 and Q3.4 with
+in the same file, and with --pipeline the first epoch of Q3.3 to Q3.6 with
 your modules. Each line starts with PASS, WARN or FAIL and names the module:
 WARN is a deviation that the course's pipeline tolerates, and says so. The
 last line counts each verdict. Exit status: 0 when nothing fails, 1 when
@@ -34,7 +34,7 @@ def parse_args(argv):
                         help="also check what the course gives: dropout's draws, conv_layer, max_pool, flatten_layer, "
                              "the two losses, add_momentum and the dnn_im2col.py beside the file")
     parser.add_argument('--pipeline', action='store_true',
-                        help='also run the first epoch of Q3.3 and Q3.4 with these modules, against the course\'s '
+                        help='also run the first epoch of Q3.3 to Q3.6 with these modules, against the course\'s '
                              f'figures (at most {PIPELINE_TIME_LIMIT:g} s each)')
     parser.add_argument('--json', action='store_true', help='print the verdicts as one JSON object')
     parser.add_argument('--timeout', type=float, default=10.0, metavar='S', help='time limit of each module check')
@@ -53,10 +53,10 @@ def main(argv=None):
               for group in groups for index, (module, what, _) in enumerate(GROUPS[group])]
     limits = lambda group: PIPELINE_TIME_LIMIT if group == 'pipeline' else args.timeout
     results = []
-    for (module, what), verdict, message in run_checks(args.path, checks, limits):
-        results.append({'module': module, 'check': what, 'verdict': verdict, 'message': message})
+    for (module, what), result in run_checks(args.path, checks, limits):
+        results.append({'module': module, 'check': what, **result})
         if not args.json:
-            print(f'{verdict}  {module + "." + what:44s} {message}', flush=True)
+            print(f'{result["verdict"]}  {module + "." + what:44s} {result["message"]}', flush=True)
     counts = {verdict: sum(r['verdict'] == verdict for r in results) for verdict in VERDICTS}
     if args.json:
         modules = {}

@@ -45,7 +45,8 @@ def _ended(worker, what):
 
 
 def run_checks(path, checks, limits):
-    """Run `checks` [(name, group:index)] on the dnn_misc.py at `path`; yield (name, verdict, message).
+    """Run `checks` [(name, group:index)] on the dnn_misc.py at `path`; yield (name, result), the result
+    a dict with 'verdict', 'message' and, for the pipeline, 'figures'.
 
     limits(group) is a check's time limit in seconds; loading the file has the
     limit of the first check.
@@ -66,19 +67,19 @@ def run_checks(path, checks, limits):
                 message = loaded['load_error']
             worker.kill()
             for name, _ in pending:
-                yield name, 'FAIL', message
+                yield name, {'verdict': 'FAIL', 'message': message}
             return
         while pending:
             name, key = pending.pop(0)
             limit = limits(group(key))
             result = _next(worker, lines, limit)
             if isinstance(result, dict):
-                yield name, result['verdict'], result['message']
+                yield name, result
                 continue
             if result == 'timeout':
-                yield name, 'FAIL', f'did not return within {limit:g} s'
+                yield name, {'verdict': 'FAIL', 'message': f'did not return within {limit:g} s'}
             else:
-                yield name, 'FAIL', _ended(worker, 'this check')
+                yield name, {'verdict': 'FAIL', 'message': _ended(worker, 'this check')}
             break  # the rest in a new worker
         worker.kill()
         worker.wait()

@@ -25,6 +25,7 @@ def load(path):
 
 
 def run_one(check, module, path):
+    """{'verdict', 'message'} of one check, and 'figures' when it reports some (the pipeline's)."""
     import numpy as np
 
     from checker.probe import Failed, Probe
@@ -32,13 +33,18 @@ def run_one(check, module, path):
     try:
         with np.errstate(all='ignore'):
             note = check(module, probe)
+        if probe.warnings:
+            verdict, message = 'WARN', '; '.join(probe.warnings)
+        else:
+            verdict, message = 'PASS', note if isinstance(note, str) else f'max relative error {note:.2e}'
     except Failed as failure:
-        return 'FAIL', str(failure)
+        verdict, message = 'FAIL', str(failure)
     except (Exception, SystemExit) as error:
-        return 'FAIL', f'raised {type(error).__name__}: {error}{probe.where(error)}'
-    if probe.warnings:
-        return 'WARN', '; '.join(probe.warnings)
-    return 'PASS', note if isinstance(note, str) else f'max relative error {note:.2e}'
+        verdict, message = 'FAIL', f'raised {type(error).__name__}: {error}{probe.where(error)}'
+    result = {'verdict': verdict, 'message': message}
+    if getattr(probe, 'figures', None):
+        result['figures'] = probe.figures
+    return result
 
 
 def main(argv):
@@ -47,7 +53,9 @@ def main(argv):
     os.dup2(silent, 1)
     sys.stdout = open(os.devnull, 'w')
     path, names = os.path.abspath(argv[1]), argv[2:]
-    sys.path[:0] = [os.path.dirname(path), REPO]
+    # Ours first: a submission often holds the course's own drivers and data_loader.py, which
+    # must not stand in for ours; the student's folder after, for any module of their own.
+    sys.path[:0] = [REPO, os.path.dirname(path)]
 
     from checker.groups import GROUPS
     from checker.probe import Probe
@@ -63,8 +71,7 @@ def main(argv):
     for name in names:
         group, index = name.split(':')
         _, _, check = GROUPS[group][int(index)]
-        verdict, message = run_one(check, module, path)
-        report.write(json.dumps({'verdict': verdict, 'message': message}) + '\n')
+        report.write(json.dumps(run_one(check, module, path)) + '\n')
     return 0
 
 

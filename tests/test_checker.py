@@ -11,23 +11,17 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import COURSE_STYLE, REPO, ROW_BIAS, course_style_source
 
 CHECKER = os.path.join(REPO, 'hw5_dnn_check.py')
-COURSE_STYLE = open(os.path.join(REPO, 'tests', 'course_style', 'dnn_misc.py')).read()
-ROW_BIAS = [("self.gradient['b'] = np.zeros(output_D)", "self.gradient['b'] = np.zeros((1, output_D))"),
-            ("self.gradient['b'] = np.sum(grad, axis=0)", "self.gradient['b'] = np.sum(grad, axis=0, keepdims=True)")]
+COURSE_STYLE_TEXT = open(COURSE_STYLE).read()
 
 
 def student_file(tmp_path, changes=(), text=None):
     """The course-style file with each (old, new) change made; returns its path."""
-    source = COURSE_STYLE if text is None else text
-    for old, new in changes:
-        assert source.count(old) == 1, old
-        source = source.replace(old, new)
     folder = tmp_path / 'student'
     folder.mkdir()
-    (folder / 'dnn_misc.py').write_text(source)
+    (folder / 'dnn_misc.py').write_text(course_style_source(changes, text))
     return folder / 'dnn_misc.py'
 
 
@@ -44,7 +38,7 @@ def message(checks, module, what):
     return next(c['message'] for c in checks if c['module'] == module and c['check'] == what)
 
 
-WITHOUT_DROPOUT = re.sub(r'\nclass dropout:.*?(?=\nclass )', '\n', COURSE_STYLE, flags=re.S)
+WITHOUT_DROPOUT = re.sub(r'\nclass dropout:.*?(?=\nclass )', '\n', COURSE_STYLE_TEXT, flags=re.S)
 
 PATTERNS = {  # name: (changes, expected module verdicts, (module, check, fragment of its message) or None)
     'a mask-keeping relu': (ROW_BIAS, {'linear_layer': 'PASS', 'relu': 'PASS', 'dropout': 'PASS'}, None),
@@ -108,10 +102,10 @@ def test_a_file_without_dropout_fails_only_dropout(tmp_path):
 
 def test_a_syntax_error_fails_every_check_naming_its_line(tmp_path):
     path = student_file(tmp_path, [('class relu:', 'class relu(:')])
-    line = COURSE_STYLE[:COURSE_STYLE.index('class relu:')].count('\n') + 1
+    line = COURSE_STYLE_TEXT[:COURSE_STYLE_TEXT.index('class relu:')].count('\n') + 1
     status, modules, checks = check(path)
     assert status == 1 and set(modules.values()) == {'FAIL'}
-    assert all(f'SyntaxError' in c['message'] and f'at dnn_misc.py:{line}' in c['message'] for c in checks), checks
+    assert all('SyntaxError' in c['message'] and f'at dnn_misc.py:{line}' in c['message'] for c in checks), checks
 
 
 def test_an_exception_is_reported_at_the_students_line(tmp_path):

@@ -1,0 +1,235 @@
+"""Grade a class: check every submission's modules and result files, and write one table.
+
+    python3 scripts/grade.py SUBMISSIONS [-j N] [--out grades.csv] [--timeout S] [--memory MB]
+
+SUBMISSIONS holds one folder per submission: its dnn_misc.py and, if any, its
+result JSON files, at the top or in outputs/. For each submission:
+- linear_layer, relu, dropout: the verdicts of `hw5_dnn_check.py`;
+- pipeline: its modules' first epoch of Q3.3 to Q3.6 against the course's
+  figures (`hw5_dnn_check.py --pipeline`);
+- one column per result file of the assignment: present, well formed (30
+  epochs of accuracies in [0, 1]), equal to ours (the MLP and LR runs
+  exactly, the CNN runs within 0.003 at every epoch) and, for Q3.3 to Q3.6,
+  equal in epoch 1 to what the submission's own modules give: a file that
+  is not is flagged as not made by the code handed in;
+- notes: the first reason for each FAIL or WARN.
+Each submission runs in its own process, in a scratch copy, with a time and
+a memory limit; one that exits, crashes, loops, floods its output or fills
+memory gets FAIL rows with the reason and stops nobody else.
+"""
+import argparse
+import concurrent.futures
+import csv
+import io
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from report import REPO, RUNS
+
+sys.path.insert(0, REPO)
+from result_files import write_or_rescue  # noqa: E402
+
+MODULES = ['linear_layer', 'relu', 'dropout', 'pipeline']
+RESULT_FILES = [name for _, name, _ in RUNS]
+RERUN = {'MLP_lr0.01_m0.0_w0.0_d0.0.json': 'Q3.3', 'MLP_lr0.01_m0.0_w0.0_d0.5.json': 'Q3.4',
+         'MLP_lr0.01_m0.0_w0.0_d0.95.json': 'Q3.5', 'LR_lr0.01_m0.0_w0.0_d0.0.json': 'Q3.6'}
+CNN_TOLERANCE = 0.003  # the CNNs' sums may run in another order: a sample or two
+MAX_RESULT_BYTES = 1 << 20
+COLUMNS = ['submission'] + MODULES + RESULT_FILES + ['notes']
+
+
+def scratch_copy(folder):
+    """The submission's Python and JSON files, at the top and in outputs/, copied into a new scratch folder."""
+    scratch = tempfile.mkdtemp(prefix='grade-')
+    for sub in ('', 'outputs'):
+        source = os.path.join(folder, sub)
+        if not os.path.isdir(source):
+            continue
+        os.makedirs(os.path.join(scratch, sub), exist_ok=True)
+        for name in os.listdir(source):
+            path = os.path.join(source, name)
+            if name.endswith(('.py', '.json')) and os.path.isfile(path) and not os.path.islink(path):
+                shutil.copy(path, os.path.join(scratch, sub, name))
+    return scratch
+
+
+def limits(memory_mb):
+    """A preexec_fn: a session of its own (to stop it whole), at most memory_mb of memory and 64 MB files."""
+    def apply():
+        os.setsid()
+        resource.setrlimit(resource.RLIMIT_AS, (memory_mb << 20, memory_mb << 20))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 20, 64 << 20))
+    return apply
+
+
+def run_checker(scratch, timeout, memory_mb):
+    """The checker's JSON report on the scratch copy's dnn_misc.py, or a string: why there is none."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS='1', OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen([sys.executable, os.path.join(REPO, 'hw5_dnn_check.py'), '--json', '--pipeline',
+                                    os.path.join(scratch, 'dnn_misc.py')], cwd=scratch, env=env,
+                                   stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.DEVNULL,
+                                   preexec_fn=limits(memory_mb))
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return f'the checks did not finish within {timeout:g} s'
+        finally:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)  # and whatever it started
+            except ProcessLookupError:
+                pass
+            process.wait()
+        out.seek(0)
+        text = out.read(MAX_RESULT_BYTES).decode('utf-8', 'replace')
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return f'the checks ended without a report (exit status {process.returncode})'
+
+
+def module_columns(report):
+    """{column: verdict} and notes for the module and pipeline columns of one checker report."""
+    if isinstance(report, str):
+        return {module: 'FAIL' for module in MODULES}, [report]
+    verdicts, notes = {}, []
+    for module in MODULES:
+        checks = [c for c in report['checks'] if c['module'] == module]
+        verdicts[module] = report['modules'].get(module, 'FAIL')
+        first = next((c for c in checks if c['verdict'] == verdicts[module]), None)
+        if verdicts[module] != 'PASS' and first:
+            notes.append(f"{module}: {first['message']}")
+    return verdicts, notes
+
+
+def read_result(scratch, name):
+    """The submission's result file `name`, parsed and checked: (record, None) or (None, why not)."""
+    path = next((p for p in (os.path.join(scratch, name), os.path.join(scratch, 'outputs', name))
+                 if os.path.isfile(p)), None)
+    if path is None:
+        return None, 'missing'
+    if os.path.getsize(path) > MAX_RESULT_BYTES:
+        return None, 'malformed: far too large for 60 numbers'
+    try:
+        with open(path) as f:
+            record = json.load(f)
+    except (ValueError, UnicodeDecodeError) as error:
+        return None, f'malformed: not valid JSON ({error})'
+    if not isinstance(record, dict) or sorted(record) != ['train', 'val']:
+        return None, 'malformed: not an object with the keys "train" and "val"'
+    for key in ('train', 'val'):
+        values = record[key]
+        if not (isinstance(values, list) and len(values) == 30):
+            return None, f'malformed: "{key}" is not a list of 30 epochs'
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in values):
+            return None, f'malformed: "{key}" holds values that are not accuracies in [0, 1]'
+    return record, None
+
+
+def result_column(scratch, name, report):
+    """(verdict, reason) for one result file."""
+    record, problem = read_result(scratch, name)
+    if problem:
+        return 'FAIL', problem
+    with open(os.path.join(REPO, 'outputs', name)) as f:
+        reference = json.load(f)
+    tolerance = CNN_TOLERANCE if name.startswith('CNN') else 0.0
+    for key in ('train', 'val'):
+        for epoch, (ours, theirs) in enumerate(zip(reference[key], record[key]), start=1):
+            if abs(ours - theirs) > tolerance + 1e-12:
+                return 'FAIL', f'{key} accuracy at epoch {epoch} is {theirs}, the reference {ours}'
+    question = RERUN.get(name)
+    if question and not isinstance(report, str):
+        check = next((c for c in report['checks'] if c['check'].startswith(question)), None)
+        figures = check and check.get('figures')
+        if not figures:
+            return 'FAIL', f'its epoch 1 cannot be compared: the submission\'s modules did not run {question}'
+        if (record['train'][0], record['val'][0]) != (figures['train'], figures['val']):
+            return 'FAIL', (f"epoch 1 reads {record['train'][0]} / {record['val'][0]}, but the submission's "
+                            f"modules give {figures['train']} / {figures['val']}: not made by the code handed in")
+    return 'PASS', None
+
+
+def grade(folder, timeout, memory_mb):
+    """One submission's row: {column: value}."""
+    row = {'submission': os.path.basename(os.path.normpath(folder))}
+    scratch = scratch_copy(folder)
+    try:
+        if os.path.isfile(os.path.join(scratch, 'dnn_misc.py')):
+            report = run_checker(scratch, timeout, memory_mb)
+        else:
+            report = 'no dnn_misc.py at the top of the submission'
+        verdicts, notes = module_columns(report)
+        row.update(verdicts)
+        for name in RESULT_FILES:
+            row[name], reason = result_column(scratch, name, report)
+            if reason:
+                notes.append(f'{name}: {reason}')
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    row['notes'] = '; '.join(notes)
+    return row
+
+
+def markdown(rows):
+    short = {name: name[:-len('.json')] for name in RESULT_FILES}
+    lines = ['| ' + ' | '.join(short.get(c, c) for c in COLUMNS) + ' |', '|' + '---|' * len(COLUMNS)]
+    for row in rows:
+        lines.append('| ' + ' | '.join(str(row[c]).replace('|', '\\|') for c in COLUMNS) + ' |')
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='grade.py', description=__doc__.splitlines()[0])
+    parser.add_argument('submissions', help='a folder with one folder per submission')
+    parser.add_argument('-j', type=int, default=1, metavar='N', help='submissions graded at a time')
+    parser.add_argument('--out', default='grades.csv', help='the CSV to write')
+    parser.add_argument('--timeout', type=float, default=300.0, metavar='S', help='time limit per submission')
+    parser.add_argument('--memory', type=int, default=2048, metavar='MB', help='memory limit per submission')
+    args = parser.parse_args(argv)
+    for wrong, message in [(args.j < 1, f'argument -j: must be an integer >= 1, got {args.j}'),
+                           (not args.timeout > 0, f'argument --timeout: must be > 0 seconds, got {args.timeout:g}'),
+                           (args.memory < 256, f'argument --memory: must be at least 256 MB, got {args.memory}')]:
+        if wrong:
+            parser.error(message)
+    if not os.path.isdir(args.submissions):
+        parser.error(f'{args.submissions}: no such folder')
+    folders = sorted(os.path.join(args.submissions, name) for name in os.listdir(args.submissions)
+                     if not name.startswith('.') and os.path.isdir(os.path.join(args.submissions, name)))
+    if not folders:
+        parser.error(f'{args.submissions}: no submission folders in it')
+
+    rows, started = [], time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.j) as pool:
+        futures = [pool.submit(grade, folder, args.timeout, args.memory) for folder in folders]
+        for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
+            row = future.result()
+            rows.append(row)
+            elapsed = time.monotonic() - started
+            left = elapsed / done * (len(folders) - done)
+            failed = sum(row[c] == 'FAIL' for c in COLUMNS[1:-1])
+            print(f"[{done}/{len(folders)}] {row['submission']}: {failed} FAIL "
+                  f"({elapsed:.0f} s so far, about {left:.0f} s left)", file=sys.stderr, flush=True)
+    rows.sort(key=lambda row: row['submission'])
+
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    print(markdown(rows))
+    status = write_or_rescue(args.out, lambda f: f.write(table.getvalue()), parser.prog, 'the table',
+                             text=table.getvalue())
+    if status == 0:
+        print(f'wrote {args.out}', file=sys.stderr)
+    return status
+
+
+if __name__ == '__main__':
+    sys.exit(main())
