@@ -142,17 +142,18 @@ def main(argv=None):
 
     prob = predict(network, model, X)
     labels, predicted = Y[:, 0], prob.argmax(axis=1)
-    run = f"{network.prefix}, {flags['num_epoch']} epoch{'s' * (flags['num_epoch'] != 1)}"
+    run = (f"{network.prefix}, lr {flags['learning_rate']}, momentum {flags['alpha']}, dropout {flags['dropout_rate']}, "
+           f"{flags['num_epoch']} epoch{'s' * (flags['num_epoch'] != 1)}")
     images, title = first_layer_images(network, model)
     wrong = np.flatnonzero(predicted != labels)[:GRID]
     figures = {
-        'filters': draw_grid(plt, images, [str(i + 1) for i in range(len(images))], f'{title}: {run}', 'RdBu_r'),
+        'filters': draw_grid(plt, images, [str(i + 1) for i in range(len(images))], f'{title}\n{run}', 'RdBu_r'),
         'confusion': draw_confusion(plt, labels, predicted, f'Validation split: accuracy '
-                                                            f'{np.mean(predicted == labels):.3f} ({run})'),
+                                                            f'{np.mean(predicted == labels):.3f}\n{run}'),
         'mistakes': draw_grid(plt, X[wrong].reshape(-1, 28, 28),
                               [f'{labels[i]} read as {predicted[i]} ({prob[i, predicted[i]]:.2f})' for i in wrong],
                               f'The first {len(wrong)} of {np.sum(predicted != labels)} validation mistakes: '
-                              f'true read as predicted (probability)', 'gray_r'),
+                              f'true read as predicted (probability)\n{run}', 'gray_r'),
     }
     status = 0
     for kind, figure in figures.items():
