@@ -44,6 +44,11 @@ def _ended(worker, what):
     return f'{what} ended the process that runs the checks ({how}): an exit, a crash or too much memory'
 
 
+def _group(key):
+    """'student' of 'student:3'."""
+    return key.split(':')[0]
+
+
 def run_checks(path, checks, limits):
     """Run `checks` [(name, group:index)] on the dnn_misc.py at `path`; yield (name, result), the result
     a dict with 'verdict', 'message' and, for the pipeline, 'figures'.
@@ -55,8 +60,7 @@ def run_checks(path, checks, limits):
     pending = list(checks)
     while pending:
         worker, lines = _start(path, [key for _, key in pending])
-        group = lambda key: key.split(':')[0]
-        limit = limits(group(pending[0][1]))
+        limit = limits(_group(pending[0][1]))
         loaded = _next(worker, lines, limit)
         if not (isinstance(loaded, dict) and loaded.get('loaded')):
             if loaded == 'timeout':
@@ -71,7 +75,7 @@ def run_checks(path, checks, limits):
             return
         while pending:
             name, key = pending.pop(0)
-            limit = limits(group(key))
+            limit = limits(_group(key))
             result = _next(worker, lines, limit)
             if isinstance(result, dict):
                 yield name, result

@@ -80,7 +80,7 @@ def first_layer_images(network, model):
 
 
 def draw_grid(plt, images, titles, title, cmap):
-    figure, axes = plt.subplots(5, 5, figsize=(7.5, 8.2))
+    figure, axes = plt.subplots(5, 5, figsize=(7.5, 8.25))
     for ax in axes.flat:
         ax.axis('off')
     for ax, image, label in zip(axes.flat, images, titles):
@@ -94,7 +94,7 @@ def draw_grid(plt, images, titles, title, cmap):
 
 def draw_confusion(plt, labels, predicted, title):
     counts = np.bincount(labels * 10 + predicted, minlength=100).reshape(10, 10)  # [true, predicted]
-    figure, ax = plt.subplots(figsize=(7, 6.2))
+    figure, ax = plt.subplots(figsize=(7, 6.25))
     ax.imshow(counts, cmap='Blues')
     for i in range(10):
         for j in range(10):
