@@ -68,15 +68,7 @@ def first_epoch(module, probe, question):
     return f'epoch 1: {train} / {val}, as the course\'s pipeline'
 
 
-def _question(question):
-    check = lambda module, probe: first_epoch(module, probe, question)
-    check.__name__ = 'first_epoch_of_' + question
-    return check
-
-
-CHECKS = [
-    ('pipeline', 'Q3.3 epoch 1', _question('Q3.3')),
-    ('pipeline', 'Q3.4 epoch 1 (dropout 0.5)', _question('Q3.4')),
-    ('pipeline', 'Q3.5 epoch 1 (dropout 0.95)', _question('Q3.5')),
-    ('pipeline', 'Q3.6 epoch 1 (no relu)', _question('Q3.6')),
-]
+CHECKS = [('pipeline', f'{question} epoch 1{detail}',
+           lambda module, probe, question=question: first_epoch(module, probe, question))
+          for question, detail in [('Q3.3', ''), ('Q3.4', ' (dropout 0.5)'), ('Q3.5', ' (dropout 0.95)'),
+                                   ('Q3.6', ' (no relu)')]]

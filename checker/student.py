@@ -20,8 +20,8 @@ def gradient_check(probe, layer, label, X, R, forward_args=(), flat_keys=()):
     X_perturbed = X.copy()
     loss = lambda: np.sum(layer.forward(X_perturbed.copy(), *forward_args) * R)
     errors = [probe.compare(f'dL/dX returned by {label}.backward', grad_X, numerical_gradient(loss, X_perturbed))]
+    loss = lambda: np.sum(layer.forward(X.copy(), *forward_args) * R)  # parameters perturbed in place
     for key, param in params.items():
-        loss = lambda: np.sum(layer.forward(X.copy(), *forward_args) * R)
         errors.append(probe.compare(f"{label}.gradient['{key}']", gradients[key], numerical_gradient(loss, param),
                                     flat_ok=key in flat_keys))
     return max(errors)
