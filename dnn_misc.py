@@ -26,7 +26,12 @@ class linear_layer:
     params: 'W' (input_D, output_D) and 'b' (1, output_D), both drawn from
     N(0, 0.1^2), W first.
     input_is_data: set True on a first layer, whose input is data: then
-    `backward` skips dL/dX, which nothing would use, and returns None.
+    `backward` skips dL/dX, which nothing would use, and returns None. It
+    also computes dL/dW only on the rows of the input's nonzero columns
+    (MNIST pixels are mostly zero), and lists them in `gradient_rows`.
+    gradient_rows: None, or slices of rows outside which gradient['W'] is
+    exactly zero. An optimizer may update only those rows when a zero
+    gradient leaves a parameter as it is.
     """
     input_is_data = False
 
@@ -36,6 +41,8 @@ class linear_layer:
             'b': np.random.normal(0, 0.1, (1, output_D)),
         }
         self.gradient = {key: np.zeros_like(value) for key, value in self.params.items()}
+        self.gradient_rows = None
+        self._written_rows = None  # rows of gradient['W'] the last sparse backward wrote; None: all
 
     def forward(self, X):
         """X: (N, input_D). Returns X W + b: (N, output_D)."""
@@ -48,9 +55,26 @@ class linear_layer:
         sums of grad (1, output_D). Returns dL/dX = grad W^T (N, input_D), or
         None when `input_is_data`.
         """
-        np.matmul(X.T, grad, out=self.gradient['W'])
         np.sum(grad, axis=0, keepdims=True, out=self.gradient['b'])
+        rows = _nonzero_column_runs(X) if self.input_is_data else None
+        if rows is None:
+            np.matmul(X.T, grad, out=self.gradient['W'])
+            self.gradient_rows = self._written_rows = None
+        else:
+            self._store_row_gradients(X, grad, rows)
         return None if self.input_is_data else grad @ self.params['W'].T
+
+    def _store_row_gradients(self, X, grad, rows):
+        """gradient['W'] = X^T grad, with a product only on `rows`: elsewhere X's column, and so the
+        gradient's row, is zero. Each row gets the very numbers of the full product."""
+        dW = self.gradient['W']
+        written = np.zeros(len(dW), dtype=bool)
+        for part in rows:
+            np.matmul(X[:, part].T, grad, out=dW[part])
+            written[part] = True
+        stale = ~written if self._written_rows is None else self._written_rows & ~written
+        dW[stale] = 0.0
+        self.gradient_rows, self._written_rows = rows, written
 
 
 class relu:
@@ -327,6 +351,29 @@ def add_momentum(model):
 # Window gathering for conv_layer and max_pool. The course's dnn_im2col.py
 # has other layouts: offset-major columns let one matrix product per minibatch
 # do a whole convolution on channel-major images, with no copy between layers.
+
+def _nonzero_column_runs(X, most=32):
+    """Slices of consecutive columns of X (N, D) that cover every column holding a nonzero, each at
+    least two wide and disjoint, or None when there are more than `most` of them (or D < 2).
+
+    NumPy multiplies a one-column matrix by another routine than a wider one, which may round
+    differently; from two columns up, each entry of a product is the full product's.
+    """
+    D = X.shape[1]
+    if D < 2:
+        return None
+    padded = np.zeros(D + 2, dtype=bool)
+    np.any(X, axis=0, out=padded[1:-1])
+    cover = padded.copy()
+    alone = padded[1:-1] & ~padded[:-2] & ~padded[2:]  # nonzero columns with zero ones on both sides
+    cover[2:] |= alone  # each takes the zero column on its right along,
+    cover[D - 1] |= alone[-1]  # the last column the one on its left,
+    cover[D + 1] = False  # and the padding stays zero
+    edges = np.flatnonzero(np.diff(cover.view(np.int8)))  # where runs start and stop
+    if len(edges) > 2 * most:
+        return None
+    return [slice(a, b) for a, b in zip(edges[0::2].tolist(), edges[1::2].tolist())]
+
 
 def _output_size(size, k, stride):
     """Number of window positions along an axis of `size` pixels (no padding)."""

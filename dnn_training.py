@@ -59,7 +59,9 @@ class SGD:
 
     For each parameter: g = gradient + lambda * param; with alpha > 0,
     v = alpha * v - lr * g and param += v; with alpha = 0, param -= lr * g.
-    Velocities start at zero (`add_momentum`).
+    Velocities start at zero (`add_momentum`). A module listing `gradient_rows`
+    (a first linear layer, see dnn_misc) has only those rows of W updated when
+    alpha = lambda = 0: on the others the update is exactly zero.
     """
 
     def __init__(self, model, learning_rate, alpha=0.0, lambda_=0.0):
@@ -76,6 +78,12 @@ class SGD:
         """Update every parameter in place from the gradients of the last backward pass."""
         for module, key, velocity, lr_g in self._slots:
             param, g = module.params[key], module.gradient[key]
+            rows = getattr(module, 'gradient_rows', None) if key == 'W' else None
+            if rows is not None and self.alpha == 0.0 and self.lambda_ == 0.0:
+                # Elsewhere g is exactly zero, and param -= lr * 0 leaves param as it is.
+                for part in rows:
+                    param[part] -= np.multiply(self.learning_rate, g[part], out=lr_g[part])
+                continue
             # With lambda = 0 the decay term adds exactly zero: skip its two passes.
             if self.lambda_ != 0.0:
                 g = np.add(g, np.multiply(self.lambda_, param, out=lr_g), out=lr_g)

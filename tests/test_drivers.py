@@ -112,6 +112,28 @@ def test_evaluation_batch_size_changes_no_accuracy(request, network, data_kind):
     assert len({tuple(v) for v in results.values()}) == 1, results
 
 
+@pytest.mark.parametrize('alpha, lambda_', [(0.0, 0.0), (0.9, 0.0), (0.0, 0.01)])
+def test_sgd_on_the_rows_a_first_layer_lists_is_the_dense_update(vectors, alpha, lambda_):
+    # With alpha = lambda = 0 only the listed rows of the first layer's W are updated; otherwise
+    # every row. Either way the parameters must be exactly those of an update of every row.
+    X, Y = vectors['train']
+    models = []
+    for listed in (True, False):
+        np.random.seed(2)
+        model = MLP.build_model(0.0)
+        model['L1'].input_is_data = listed
+        optimizer = dnn_training.SGD(model, 0.01, alpha=alpha, lambda_=lambda_)
+        for i in range(0, 100, 5):
+            scores, cache = MLP.forward(model, X[i:i + 5], True)
+            MLP.backward(model, X[i:i + 5], cache, model['loss'].backward(scores, Y[i:i + 5]))
+            assert (model['L1'].gradient_rows is not None) == listed
+            optimizer.step()
+        models.append(model)
+    for name in ('L1', 'L2'):
+        for key in ('W', 'b'):
+            assert np.array_equal(models[0][name].params[key], models[1][name].params[key]), (name, key)
+
+
 def test_result_file_names_follow_the_course():
     args = types.SimpleNamespace(learning_rate=0.001, alpha=0.9, lambda_=0, dropout_rate=0.5)
     assert dnn_training.result_name('CNN2', args) == 'CNN2_lr0.001_m0.9_w0.0_d0.5.json'

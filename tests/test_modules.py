@@ -35,6 +35,65 @@ def test_linear_gradients(N, D, K):
     assert_small(gradient_errors(layer, rng.randn(N, D), rng.randn(N, K)))
 
 
+@pytest.fixture(scope='module')
+def vectors_sample():
+    from data_loader import load_mnist
+    return load_mnist()['train'][0][:500]
+
+
+def sparse_rows(rng, N, D, active):
+    """N x D data whose nonzero columns are `active`."""
+    X = np.zeros((N, D))
+    X[:, active] = rng.rand(N, len(active))
+    return X
+
+
+@pytest.mark.parametrize('active', [
+    [0], [5], [9], [0, 1, 2, 7], [3, 5, 7, 9], [], list(range(10)), [8, 9], [0, 9],
+    list(range(0, 10, 2)) + [1],
+])
+def test_first_layer_gradient_on_nonzero_columns_is_the_full_product(active):
+    # A first layer computes dL/dW only on its input's nonzero columns: each row must still be
+    # exactly the full product's, the other rows zero, and the rows it lists must cover the nonzero ones.
+    rng = np.random.RandomState(len(active))
+    layer = nn.linear_layer(10, 6)
+    layer.input_is_data = True
+    for step in range(3):  # rows written at one step and not the next must be zeroed
+        X = sparse_rows(rng, 5, 10, active if step != 1 else [2, 3, 4, 5, 6])
+        grad = rng.randn(5, 6)
+        assert layer.backward(X, grad) is None
+        assert np.array_equal(layer.gradient['W'], X.T @ grad)
+        assert np.array_equal(layer.gradient['b'], grad.sum(axis=0, keepdims=True))
+        listed = np.zeros(10, bool)
+        for part in layer.gradient_rows:
+            assert part.stop - part.start >= 2 and not listed[part].any()
+            listed[part] = True
+        assert listed[np.flatnonzero(X.any(axis=0))].all()
+
+
+def test_first_layer_gradient_on_mnist_minibatches_is_the_full_product(vectors_sample):
+    rng = np.random.RandomState(3)
+    layer = nn.linear_layer(784, 1000)
+    layer.input_is_data = True
+    for _ in range(20):
+        X = vectors_sample[rng.permutation(len(vectors_sample))[:5]]
+        grad = rng.randn(5, 1000)
+        layer.backward(X, grad)
+        assert np.array_equal(layer.gradient['W'], X.T @ grad)
+        assert sum(part.stop - part.start for part in layer.gradient_rows) < 600
+
+
+def test_first_layer_falls_back_to_one_product_on_scattered_columns():
+    rng = np.random.RandomState(4)
+    layer = nn.linear_layer(200, 3)
+    layer.input_is_data = True
+    layer.backward(sparse_rows(rng, 4, 200, [10, 11]), rng.randn(4, 3))
+    assert layer.gradient_rows == [slice(10, 12)]
+    X, grad = sparse_rows(rng, 4, 200, list(range(0, 200, 3))), rng.randn(4, 3)
+    layer.backward(X, grad)
+    assert layer.gradient_rows is None and np.array_equal(layer.gradient['W'], X.T @ grad)
+
+
 @pytest.mark.parametrize('shape', [(1, 5), (3, 4), (2, 3, 5, 4)])
 def test_relu_gradients(shape):
     rng = np.random.RandomState(1)
