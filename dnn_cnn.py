@@ -7,8 +7,13 @@ x (1x28x28) -> conv 5x5, 25 filters -> relu -> max-pool 2x2 -> flatten (4900)
 """
 import sys
 
-from dnn_misc import conv_layer, dropout, flatten_layer, linear_layer, max_pool, relu, softmax_cross_entropy
-from dnn_training import Network, main
+import blas_threads
+
+blas_threads.use_one()  # before NumPy loads: see blas_threads.py
+
+from dnn_misc import (conv_layer, dropout, flatten_layer, linear_layer, max_pool, relu,  # noqa: E402
+                      softmax_cross_entropy)
+from dnn_training import Network, main  # noqa: E402
 
 
 def build_model(dropout_rate):

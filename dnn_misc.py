@@ -86,7 +86,7 @@ class relu:
 
     def backward(self, X, grad):
         """X, grad = dL/d(output): same shape. Returns grad where X > 0, else 0."""
-        return grad * (X > 0)
+        return grad * (X > 0).astype(grad.dtype)  # a float mask: NumPy multiplies floats by booleans slowly
 
 
 class dropout:
@@ -303,12 +303,12 @@ class softmax_cross_entropy:
         Keeps softmax(X) for a backward on the same X, which the training loop
         makes at every step, as the course's loss does.
         """
-        shifted = X - np.max(X, axis=1, keepdims=True)
+        shifted = X - X.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
-        total = np.sum(exp, axis=1, keepdims=True)
+        total = exp.sum(axis=1, keepdims=True)
         self._scores, self._prob = X, exp / total
-        log_prob = shifted - np.log(total)
-        return -np.mean(np.take_along_axis(log_prob, Y.reshape(-1, 1).astype(int), axis=1))
+        log_prob = shifted[np.arange(len(X)), Y.reshape(-1).astype(np.intp)] - np.log(total[:, 0])
+        return -(log_prob.sum() / len(X))
 
     def backward(self, X, Y):
         """Returns dL/dX = (softmax(X) - onehot(Y)) / N: (N, K)."""

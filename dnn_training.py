@@ -6,17 +6,20 @@ and `backward` (see `Network`), and calls `main`. Everything that happens
 around the network, in the order the course pipeline does it, is here.
 """
 import argparse
+import copy
 import json
 import math
 import os
 import signal
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
+import blas_threads
 from data_loader import DEFAULT_DATA, DataError, load_mnist
 from dnn_misc import add_momentum
 from result_files import check_can_write, write_or_rescue
@@ -108,10 +111,64 @@ def evaluate(network, model, X, Y):
     return total_loss / len(X), correct / len(X)
 
 
+def evaluates_in_background(network, model, x):
+    """Whether train() can evaluate each epoch in a second thread, on a copy of the model, while the
+    next epoch trains: when a second CPU is free for it, BLAS runs one thread (blas_threads.py),
+    and evaluating draws no random numbers, which would interleave with training's own draws
+    (a test-time forward on x tells; the generator's state is put back)."""
+    if (os.cpu_count() or 1) < 2 or not blas_threads.is_one():
+        return False
+    state = np.random.get_state()
+    network.forward(model, x, False)
+    after = np.random.get_state()
+    np.random.set_state(state)
+    return np.array_equal(state[1], after[1]) and state[2:] == after[2:]
+
+
+class EpochEvaluation:
+    """What the course pipeline measures after each epoch: the training loss and accuracy, and the
+    validation accuracy, with dropout off. Runs at once, or with `background` in a worker thread,
+    on a copy of the model, while the main thread trains the next epoch."""
+
+    def __init__(self, network, train_split, valid_split, background):
+        self.network, self.train_split, self.valid_split = network, train_split, valid_split
+        self._worker = ThreadPoolExecutor(max_workers=1) if background else None
+        self._running = None
+
+    def _measure(self, model, errors):
+        start = time.perf_counter()
+        with np.errstate(**errors):  # the caller's floating-point error handling, in this thread too
+            train_loss, train_acc = evaluate(self.network, model, *self.train_split)
+            _, val_acc = evaluate(self.network, model, *self.valid_split)
+        return train_loss, train_acc, val_acc, time.perf_counter() - start
+
+    def after_epoch(self, epoch, model):
+        """Evaluate the model as `epoch` left it. Returns what finished: [(epoch, (train_loss,
+        train_acc, val_acc, seconds))] at once, or in the background the previous epoch's, if any."""
+        if self._worker is None:
+            return [(epoch, self._measure(model, np.geterr()))]
+        finished = self.finish()
+        self._running = epoch, self._worker.submit(self._measure, copy.deepcopy(model), np.geterr())
+        return finished
+
+    def finish(self):
+        """Wait for the evaluation still running, and return it as after_epoch does."""
+        if self._running is None:
+            return []
+        (epoch, future), self._running = self._running, None
+        return [(epoch, future.result())]
+
+    def close(self):
+        if self._worker is not None:
+            self._worker.shutdown(wait=False, cancel_futures=True)
+
+
 def train(network, args, data, log=print):
     """Train as the course pipeline does; return the record {'train': [...], 'val': [...]} of
     accuracies per epoch, and the trained model dict.
 
+    Each epoch's evaluation may run in the background while the next epoch trains
+    (`evaluates_in_background`): its log lines then come one epoch later, with the same numbers.
     Raises FloatingPointError when the training loss stops being finite.
     """
     np.random.seed(args.random_seed)
@@ -128,25 +185,14 @@ def train(network, args, data, log=print):
     # Leftover samples that do not fill a minibatch are skipped, in evaluation too.
     X_eval, Y_eval = X_train[:num_batches * B], Y_train[:num_batches * B]
     X_valid, Y_valid = X_valid[:len(X_valid) // B * B], Y_valid[:len(Y_valid) // B * B]
+    evaluation = EpochEvaluation(network, (X_eval, Y_eval), (X_valid, Y_valid),
+                                 background=evaluates_in_background(network, model, X_valid[:B]))
 
     record = {'train': [], 'val': []}
     started = time.perf_counter()
-    for t in range(args.num_epoch):
-        epoch_start = time.perf_counter()
-        if t % network.step == 0 and t != 0:
-            optimizer.learning_rate = optimizer.learning_rate * 0.1
-        idx = np.random.permutation(len(X_train))
-        for i in range(num_batches):
-            batch = idx[i * B:(i + 1) * B]
-            x, y = X_train[batch], Y_train[batch]
-            scores, cache = network.forward(model, x, True)
-            # The course's loss keeps what its backward needs from its forward, so both run.
-            model['loss'].forward(scores, y)
-            network.backward(model, x, cache, model['loss'].backward(scores, y))
-            optimizer.step()
+    training_seconds = []
 
-        train_loss, train_acc = evaluate(network, model, X_eval, Y_eval)
-        _, val_acc = evaluate(network, model, X_valid, Y_valid)
+    def report(t, train_loss, train_acc, val_acc, eval_seconds):
         log(f'At epoch {t + 1}')
         log(f'Training loss at epoch {t + 1} is {train_loss}')
         log(f'Training accuracy at epoch {t + 1} is {train_acc}')
@@ -155,9 +201,33 @@ def train(network, args, data, log=print):
             raise FloatingPointError(f'the training loss is {train_loss} at epoch {t + 1}')
         record['train'].append(train_acc)
         record['val'].append(val_acc)
-        now = time.perf_counter()
-        left = (now - started) / (t + 1) * (args.num_epoch - t - 1)
-        log(f'(epoch {t + 1} took {now - epoch_start:.1f} s; about {left:.0f} s left)')
+        trained = len(training_seconds)
+        left = (time.perf_counter() - started) / trained * (args.num_epoch - trained)
+        alongside = ' alongside the next epoch' if trained > t + 1 else ''
+        log(f'(epoch {t + 1}: {training_seconds[t]:.1f} s training, {eval_seconds:.1f} s evaluating{alongside}; '
+            f'about {left:.0f} s left)')
+
+    try:
+        for t in range(args.num_epoch):
+            epoch_start = time.perf_counter()
+            if t % network.step == 0 and t != 0:
+                optimizer.learning_rate = optimizer.learning_rate * 0.1
+            idx = np.random.permutation(len(X_train))
+            for i in range(num_batches):
+                batch = idx[i * B:(i + 1) * B]
+                x, y = X_train[batch], Y_train[batch]
+                scores, cache = network.forward(model, x, True)
+                # The course's loss keeps what its backward needs from its forward, so both run.
+                model['loss'].forward(scores, y)
+                network.backward(model, x, cache, model['loss'].backward(scores, y))
+                optimizer.step()
+            training_seconds.append(time.perf_counter() - epoch_start)
+            for epoch, results in evaluation.after_epoch(t, model):
+                report(epoch, *results)
+        for epoch, results in evaluation.finish():
+            report(epoch, *results)
+    finally:
+        evaluation.close()
     return record, model
 
 

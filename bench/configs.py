@@ -13,12 +13,16 @@ CONFIGS = [  # (question, driver module, flags that differ from its defaults)
 
 
 def setup(question, epochs):
-    """(network, args) of a question: the driver's own defaults and the question's flags, `epochs` epochs."""
+    """(network, args) of a question: the driver's own defaults and the question's flags, `epochs` epochs.
+
+    The driver is imported first, as running it would: a CNN driver chooses the BLAS threads
+    before NumPy loads (blas_threads.py).
+    """
+    module_name, flags = next((m, f) for q, m, f in CONFIGS if q == question)
+    driver = importlib.import_module(module_name)
     import dnn_training
 
-    module_name, flags = next((m, f) for q, m, f in CONFIGS if q == question)
-    network = next(v for v in vars(importlib.import_module(module_name)).values()
-                   if isinstance(v, dnn_training.Network))
+    network = next(v for v in vars(driver).values() if isinstance(v, dnn_training.Network))
     args = dnn_training.build_parser(network).parse_args([])
     vars(args).update(flags, num_epoch=epochs)
     return network, args

@@ -82,5 +82,5 @@ def train_torch(question, epochs):
             record.append(correct / len(Xs))
         train_s += t1 - t0
         eval_s += time.perf_counter() - t1
-    return {'load_s': load_s, 'train_s': train_s / epochs, 'eval_s': eval_s / epochs,
+    return {'load_s': load_s, 'total_s': (train_s + eval_s) / epochs, 'eval_s': eval_s / epochs,
             'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'val': record}

@@ -2,8 +2,10 @@
 # Run the seven question scripts (30 epochs each) and write outputs/*.json.
 #   scripts/run_all.sh         one after another
 #   scripts/run_all.sh -j 2    two at a time, one BLAS thread each
-# Each run's log goes to outputs/logs/QUESTION.log. At the end: the total wall time, the report of
-# scripts/report.py and, when matplotlib is installed, outputs/curves.png.
+# The longest runs start first. Each run's log goes to outputs/logs/QUESTION.log; every
+# $PROGRESS_SECONDS (default 10) seconds a line shows the epoch each running question has reached.
+# At the end: the total wall time, the report of scripts/report.py and, when matplotlib is
+# installed, outputs/curves.png.
 # Every step runs under $PYTHON, or the README's .venv, or python3 (scripts/python.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,8 +23,9 @@ if ! [[ $jobs =~ ^[1-9][0-9]*$ ]]; then
   exit 2
 fi
 
-questions=(q33 q34 q35 q36 q37 q38 q310)
+questions=(q310 q38 q37 q33 q34 q35 q36)  # longest first, so that no long run is left alone at the end
 mkdir -p outputs/logs
+rm -f outputs/logs/*.log outputs/logs/*.ended  # what is there belongs to a run of this call
 if (( jobs > 1 )); then
   export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 fi
@@ -38,16 +41,42 @@ run() {
   local q=$1 t0
   t0=$(date +%s%N)
   if bash "scripts/$q.sh" > "outputs/logs/$q.log" 2>&1; then
+    touch "outputs/logs/$q.ended"
     printf '%-5s done in %6s s: %s\n' "$q" "$(seconds_since "$t0")" "$(grep -m1 -o 'outputs/[^ ]*json' "scripts/$q.sh")"
   else
+    touch "outputs/logs/$q.ended"
     printf '%-5s FAILED, see outputs/logs/%s.log\n' "$q" "$q"
     return 1
   fi
 }
 export -f run
 
+progress() {  # "q310 epoch 7/30, q38 epoch 12/30": the questions under way and their last finished epoch
+  local q line=
+  for q in "${questions[@]}"; do
+    [[ -f outputs/logs/$q.log && ! -f outputs/logs/$q.ended ]] || continue
+    line+="${line:+, }$q epoch $(grep -c '^At epoch ' "outputs/logs/$q.log" || true)/30"
+  done
+  echo "$line"
+}
+
+monitor() {  # print progress when it changed, until killed
+  local shown= now
+  while sleep "${PROGRESS_SECONDS:-10}"; do
+    now=$(progress)
+    if [[ -n $now && $now != "$shown" ]]; then
+      printf '[%6s s] %s\n' "$(seconds_since "$start")" "$now"
+      shown=$now
+    fi
+  done
+}
+monitor &
+monitor_pid=$!
+trap 'kill "$monitor_pid" 2>/dev/null || true' EXIT
+
 status=0
 printf '%s\n' "${questions[@]}" | xargs -P "$jobs" -I{} bash -c 'run {}' || status=1
+kill "$monitor_pid" 2>/dev/null || true
 echo "all seven runs: $(seconds_since "$start") s wall time (-j $jobs)"
 echo
 "$PYTHON" scripts/report.py || status=1

@@ -14,6 +14,7 @@ import pytest
 from conftest import REPO, small_data_file
 
 MLP = os.path.join(REPO, 'dnn_mlp.py')
+CNN = os.path.join(REPO, 'dnn_cnn.py')
 
 
 def run(args, driver=MLP, timeout=120):
@@ -200,14 +201,23 @@ def test_plot_that_cannot_be_written_says_so_and_leaves_nothing_behind(tmp_path)
     assert os.listdir(tmp_path) == []
 
 
-def test_progress_shows_duration_and_time_left(tmp_path, small_data):
-    result = run(['--num_epoch', '2', '--data', small_data, '--output_dir', str(tmp_path)])
-    assert result.returncode == 0
-    assert '(epoch 1 took ' in result.stdout and 's left)' in result.stdout
+@pytest.mark.parametrize('driver', [MLP, CNN])
+def test_progress_shows_durations_and_time_left(tmp_path, small_data, driver):
+    result = run(['--num_epoch', '2', '--data', small_data, '--output_dir', str(tmp_path)], driver=driver)
+    assert result.returncode == 0, result.stderr
+    progress = [line for line in result.stdout.splitlines() if line.startswith('(epoch')]
+    assert [line.split(':')[0] for line in progress] == ['(epoch 1', '(epoch 2']
+    assert all(' s training, ' in line and line.endswith(' s left)') for line in progress)
+    # The CNN drivers ask for one BLAS thread; then, with a second CPU, they evaluate in the background.
+    background = driver == CNN and os.cpu_count() > 1
+    assert (' s evaluating alongside the next epoch; ' in progress[0]) == background
+    assert ' s evaluating; ' in progress[1]
+    assert result.stdout.index('At epoch 1') < result.stdout.index('At epoch 2')
 
 
-def test_divergence_stops_without_a_result(tmp_path, small_data):
-    result = run(['--learning_rate', '1e300', '--data', small_data, '--output_dir', str(tmp_path)])
+@pytest.mark.parametrize('driver', [MLP, CNN])
+def test_divergence_stops_without_a_result(tmp_path, small_data, driver):
+    result = run(['--learning_rate', '1e300', '--data', small_data, '--output_dir', str(tmp_path)], driver=driver)
     assert_clean_failure(result, 1, 'training diverged', 'smaller --learning_rate')
     assert 'Warning' not in result.stderr
     assert 'At epoch 2' not in result.stdout

@@ -134,6 +134,50 @@ def test_sgd_on_the_rows_a_first_layer_lists_is_the_dense_update(vectors, alpha,
             assert np.array_equal(models[0][name].params[key], models[1][name].params[key]), (name, key)
 
 
+def small_split(images, n_train=200, n_valid=50):
+    return {'train': tuple(a[:n_train] for a in images['train']), 'valid': tuple(a[:n_valid] for a in images['valid'])}
+
+
+def test_evaluating_in_the_background_gives_the_same_record_and_log(images, monkeypatch):
+    data = small_split(images)
+    runs = {}
+    for background in (False, True):
+        monkeypatch.setattr(dnn_training, 'evaluates_in_background', lambda *_: background)
+        lines = []
+        record, model = dnn_training.train(CNN2, run_args(CNN2, num_epoch=3, alpha=0.9), data, log=lines.append)
+        runs[background] = record, [line for line in lines if not line.startswith('(')], model['L1'].params['W']
+    assert runs[True][0] == runs[False][0] and runs[True][1] == runs[False][1]
+    assert np.array_equal(runs[True][2], runs[False][2])
+
+
+def test_an_error_while_evaluating_in_the_background_reaches_the_caller(images, monkeypatch):
+    monkeypatch.setattr(dnn_training, 'evaluates_in_background', lambda *_: True)
+
+    def failing(*_):
+        raise RuntimeError('evaluation failed')
+
+    monkeypatch.setattr(dnn_training, 'evaluate', failing)
+    with pytest.raises(RuntimeError, match='evaluation failed'):
+        dnn_training.train(CNN, run_args(CNN, num_epoch=2), small_split(images), log=lambda *_: None)
+
+
+def test_no_background_evaluation_when_a_test_time_forward_draws(images, monkeypatch):
+    # A student's dropout that draws at test time: evaluation would then draw in another thread
+    # while training draws too, and no two runs would agree. The probe leaves the generator as it was.
+    monkeypatch.setattr(dnn_training.blas_threads, 'is_one', lambda: True)
+    monkeypatch.setattr(dnn_training.os, 'cpu_count', lambda: 2)
+    x = images['valid'][0][:5]
+    model = CNN.build_model(0.5)
+    assert dnn_training.evaluates_in_background(CNN, model, x)
+    drawing = dataclasses.replace(CNN, forward=lambda model, x, is_train: (np.random.rand(len(x), 10), ()))
+    before = np.random.get_state()
+    assert not dnn_training.evaluates_in_background(drawing, model, x)
+    after = np.random.get_state()
+    assert np.array_equal(before[1], after[1]) and before[2:] == after[2:]
+    monkeypatch.setattr(dnn_training.os, 'cpu_count', lambda: 1)
+    assert not dnn_training.evaluates_in_background(CNN, model, x)
+
+
 def test_result_file_names_follow_the_course():
     args = types.SimpleNamespace(learning_rate=0.001, alpha=0.9, lambda_=0, dropout_rate=0.5)
     assert dnn_training.result_name('CNN2', args) == 'CNN2_lr0.001_m0.9_w0.0_d0.5.json'
