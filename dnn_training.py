@@ -1,26 +1,24 @@
-"""What every driver shares: the command line, the SGD update, the epoch loop,
-evaluation and the result file.
+"""What every driver shares: the command line, the SGD update, the epoch loop
+and the result file (the evaluation after each epoch is in dnn_evaluation.py).
 
 A driver supplies its network as three functions, `build_model`, `forward`
 and `backward` (see `Network`), and calls `main`. Everything that happens
 around the network, in the order the course pipeline does it, is here.
 """
 import argparse
-import copy
 import json
 import math
 import os
 import signal
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-import blas_threads
 from data_loader import DEFAULT_DATA, DataError, load_mnist
+from dnn_evaluation import EpochEvaluation, evaluates_in_background
 from dnn_misc import add_momentum
 from result_files import check_can_write, write_or_rescue
 
@@ -97,70 +95,6 @@ class SGD:
                 param += velocity
             else:
                 param -= lr_g
-
-
-def evaluate(network, model, X, Y):
-    """Mean loss and accuracy of the model on X (N, ...) and labels Y (N, 1), dropout off."""
-    total_loss, correct = 0.0, 0
-    B = network.eval_batch
-    for start in range(0, len(X), B):
-        x, y = X[start:start + B], Y[start:start + B]
-        scores, _ = network.forward(model, x, False)
-        total_loss += model['loss'].forward(scores, y) * len(x)
-        correct += int(np.sum(np.argmax(scores, axis=1) == y[:, 0]))
-    return total_loss / len(X), correct / len(X)
-
-
-def evaluates_in_background(network, model, x):
-    """Whether train() can evaluate each epoch in a second thread, on a copy of the model, while the
-    next epoch trains: when a second CPU is free for it, BLAS runs one thread (blas_threads.py),
-    and evaluating draws no random numbers, which would interleave with training's own draws
-    (a test-time forward on x tells; the generator's state is put back)."""
-    if (os.cpu_count() or 1) < 2 or not blas_threads.is_one():
-        return False
-    state = np.random.get_state()
-    network.forward(model, x, False)
-    after = np.random.get_state()
-    np.random.set_state(state)
-    return np.array_equal(state[1], after[1]) and state[2:] == after[2:]
-
-
-class EpochEvaluation:
-    """What the course pipeline measures after each epoch: the training loss and accuracy, and the
-    validation accuracy, with dropout off. Runs at once, or with `background` in a worker thread,
-    on a copy of the model, while the main thread trains the next epoch."""
-
-    def __init__(self, network, train_split, valid_split, background):
-        self.network, self.train_split, self.valid_split = network, train_split, valid_split
-        self._worker = ThreadPoolExecutor(max_workers=1) if background else None
-        self._running = None
-
-    def _measure(self, model, errors):
-        start = time.perf_counter()
-        with np.errstate(**errors):  # the caller's floating-point error handling, in this thread too
-            train_loss, train_acc = evaluate(self.network, model, *self.train_split)
-            _, val_acc = evaluate(self.network, model, *self.valid_split)
-        return train_loss, train_acc, val_acc, time.perf_counter() - start
-
-    def after_epoch(self, epoch, model):
-        """Evaluate the model as `epoch` left it. Returns what finished: [(epoch, (train_loss,
-        train_acc, val_acc, seconds))] at once, or in the background the previous epoch's, if any."""
-        if self._worker is None:
-            return [(epoch, self._measure(model, np.geterr()))]
-        finished = self.finish()
-        self._running = epoch, self._worker.submit(self._measure, copy.deepcopy(model), np.geterr())
-        return finished
-
-    def finish(self):
-        """Wait for the evaluation still running, and return it as after_epoch does."""
-        if self._running is None:
-            return []
-        (epoch, future), self._running = self._running, None
-        return [(epoch, future.result())]
-
-    def close(self):
-        if self._worker is not None:
-            self._worker.shutdown(wait=False, cancel_futures=True)
 
 
 def train(network, args, data, log=print):

@@ -9,6 +9,7 @@ import types
 import numpy as np
 import pytest
 
+import dnn_evaluation
 import dnn_training
 from conftest import REPO
 from data_loader import load_mnist
@@ -108,7 +109,7 @@ def test_evaluation_batch_size_changes_no_accuracy(request, network, data_kind):
     results = {}
     for batch in [5, 7, network.eval_batch, 1000]:
         batched = dataclasses.replace(network, eval_batch=batch)
-        results[batch] = [dnn_training.evaluate(batched, model, *subset[split])[1] for split in ('train', 'valid')]
+        results[batch] = [dnn_evaluation.evaluate(batched, model, *subset[split])[1] for split in ('train', 'valid')]
     assert len({tuple(v) for v in results.values()}) == 1, results
 
 
@@ -156,7 +157,7 @@ def test_an_error_while_evaluating_in_the_background_reaches_the_caller(images, 
     def failing(*_):
         raise RuntimeError('evaluation failed')
 
-    monkeypatch.setattr(dnn_training, 'evaluate', failing)
+    monkeypatch.setattr(dnn_evaluation, 'evaluate', failing)
     with pytest.raises(RuntimeError, match='evaluation failed'):
         dnn_training.train(CNN, run_args(CNN, num_epoch=2), small_split(images), log=lambda *_: None)
 
@@ -164,18 +165,18 @@ def test_an_error_while_evaluating_in_the_background_reaches_the_caller(images, 
 def test_no_background_evaluation_when_a_test_time_forward_draws(images, monkeypatch):
     # A student's dropout that draws at test time: evaluation would then draw in another thread
     # while training draws too, and no two runs would agree. The probe leaves the generator as it was.
-    monkeypatch.setattr(dnn_training.blas_threads, 'is_one', lambda: True)
-    monkeypatch.setattr(dnn_training.os, 'cpu_count', lambda: 2)
+    monkeypatch.setattr(dnn_evaluation.blas_threads, 'is_one', lambda: True)
+    monkeypatch.setattr(dnn_evaluation.os, 'cpu_count', lambda: 2)
     x = images['valid'][0][:5]
     model = CNN.build_model(0.5)
-    assert dnn_training.evaluates_in_background(CNN, model, x)
+    assert dnn_evaluation.evaluates_in_background(CNN, model, x)
     drawing = dataclasses.replace(CNN, forward=lambda model, x, is_train: (np.random.rand(len(x), 10), ()))
     before = np.random.get_state()
-    assert not dnn_training.evaluates_in_background(drawing, model, x)
+    assert not dnn_evaluation.evaluates_in_background(drawing, model, x)
     after = np.random.get_state()
     assert np.array_equal(before[1], after[1]) and before[2:] == after[2:]
-    monkeypatch.setattr(dnn_training.os, 'cpu_count', lambda: 1)
-    assert not dnn_training.evaluates_in_background(CNN, model, x)
+    monkeypatch.setattr(dnn_evaluation.os, 'cpu_count', lambda: 1)
+    assert not dnn_evaluation.evaluates_in_background(CNN, model, x)
 
 
 def test_result_file_names_follow_the_course():
