@@ -180,6 +180,10 @@ def write_report(args, results):
         + '. The machine is shared and noisy: the same run can take 15% longer from one minute to the next.',
         '',
     ]
+    if any(result['ours']['background'] for result in results.values()):
+        lines += ['Where ours evaluates "alongside training", each epoch is evaluated on the second CPU while the'
+                  ' next one trains, and the last epoch\'s evaluation runs alone: a run of E epochs pays 1/E of'
+                  ' an evaluation more per epoch than a long run does.', '']
     if args.baseline:
         lines += [f'Baseline: {checkout_description(args.baseline)}, measured by its own `bench/bench.py`.', '']
     header = '| question | ours: s/epoch | of which evaluating | data load s | peak MB |'

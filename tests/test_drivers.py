@@ -135,6 +135,28 @@ def test_sgd_on_the_rows_a_first_layer_lists_is_the_dense_update(vectors, alpha,
             assert np.array_equal(models[0][name].params[key], models[1][name].params[key]), (name, key)
 
 
+def test_momentum_flushes_decaying_velocities_and_changes_no_parameter():
+    # A parameter whose gradient stays zero: its velocity decays by alpha at every step, and without
+    # the flush it would end stuck among the subnormal numbers, which CPUs multiply slowly.
+    rng = np.random.RandomState(0)
+    live = types.SimpleNamespace(params={'W': rng.randn(3, 4)}, gradient={'W': np.zeros((3, 4))})
+    model = {'L': live}
+    optimizer = dnn_training.SGD(model, 0.01, alpha=0.9)
+    param, velocity = live.params['W'].copy(), np.zeros((3, 4))
+    for step in range(8000):
+        grad = rng.randn(3, 4) if step < 20 else np.zeros((3, 4))
+        grad[0] = rng.randn(4)  # one row keeps learning
+        live.gradient['W'][...] = grad
+        optimizer.step()
+        velocity = 0.9 * velocity - 0.01 * grad  # the plain update, never flushed
+        param += velocity
+        assert np.array_equal(live.params['W'], param), step
+    assert np.sum((velocity != 0) & (np.abs(velocity) < np.finfo(float).tiny)) > 0  # where it would be
+    flushed = optimizer._slots[0][2]
+    assert not np.any((flushed != 0) & (np.abs(flushed) < np.finfo(float).tiny))
+    assert np.all(flushed[1:] == 0) and np.all(flushed[0] != 0)
+
+
 def small_split(images, n_train=200, n_valid=50):
     return {'train': tuple(a[:n_train] for a in images['train']), 'valid': tuple(a[:n_valid] for a in images['valid'])}
 
