@@ -23,12 +23,23 @@ def evaluate(network, model, X, Y):
     return total_loss / len(X), correct / len(X)
 
 
+# scripts/run_all.sh -j N runs N drivers at once and says so here; each then counts on
+# os.cpu_count() / N CPUs.
+RUNS_AT_ONCE = 'DNN_RUNS_AT_ONCE'
+
+
+def cpus_of_this_run():
+    """The CPUs this run may count on: all of them, shared among the runs of run_all.sh -j N."""
+    runs = os.environ.get(RUNS_AT_ONCE, '1')
+    return (os.cpu_count() or 1) // (int(runs) if runs.isdigit() and int(runs) > 0 else 1)
+
+
 def evaluates_in_background(network, model, x):
     """Whether train() can evaluate each epoch in a second thread, on a copy of the model, while the
     next epoch trains: when a second CPU is free for it, BLAS runs one thread (blas_threads.py),
     and evaluating draws no random numbers, which would interleave with training's own draws
     (a test-time forward on x tells; the generator's state is put back)."""
-    if (os.cpu_count() or 1) < 2 or not blas_threads.is_one():
+    if cpus_of_this_run() < 2 or not blas_threads.is_one():
         return False
     state = np.random.get_state()
     network.forward(model, x, False)

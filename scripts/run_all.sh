@@ -27,7 +27,8 @@ questions=(q310 q38 q37 q33 q34 q35 q36)  # longest first, so that no long run i
 mkdir -p outputs/logs
 rm -f outputs/logs/*.log outputs/logs/*.ended  # what is there belongs to a run of this call
 if (( jobs > 1 )); then
-  export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+  # One BLAS thread each; and each CNN run evaluates on a second CPU only if it has one to itself.
+  export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 DNN_RUNS_AT_ONCE=$jobs
 fi
 
 seconds_since() {  # seconds since a `date +%s%N` stamp, one decimal

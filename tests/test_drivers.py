@@ -201,6 +201,17 @@ def test_no_background_evaluation_when_a_test_time_forward_draws(images, monkeyp
     assert not dnn_evaluation.evaluates_in_background(CNN, model, x)
 
 
+@pytest.mark.parametrize('cpus, runs, expected', [(2, None, 2), (2, '2', 1), (8, '2', 4), (8, '3', 2), (4, 'x', 4),
+                                                  (4, '0', 4)])
+def test_the_cpus_of_a_run_are_shared_among_the_runs_at_once(monkeypatch, cpus, runs, expected):
+    monkeypatch.setattr(dnn_evaluation.os, 'cpu_count', lambda: cpus)
+    if runs is None:
+        monkeypatch.delenv(dnn_evaluation.RUNS_AT_ONCE, raising=False)
+    else:
+        monkeypatch.setenv(dnn_evaluation.RUNS_AT_ONCE, runs)
+    assert dnn_evaluation.cpus_of_this_run() == expected
+
+
 def test_result_file_names_follow_the_course():
     args = types.SimpleNamespace(learning_rate=0.001, alpha=0.9, lambda_=0, dropout_rate=0.5)
     assert dnn_training.result_name('CNN2', args) == 'CNN2_lr0.001_m0.9_w0.0_d0.5.json'
