@@ -56,22 +56,20 @@ class linear_layer:
         None when `input_is_data`.
         """
         np.sum(grad, axis=0, keepdims=True, out=self.gradient['b'])
-        rows = _nonzero_column_runs(X) if self.input_is_data else None
+        rows, written = _nonzero_column_runs(X) if self.input_is_data else (None, None)
         if rows is None:
             np.matmul(X.T, grad, out=self.gradient['W'])
             self.gradient_rows = self._written_rows = None
         else:
-            self._store_row_gradients(X, grad, rows)
+            self._store_row_gradients(X, grad, rows, written)
         return None if self.input_is_data else grad @ self.params['W'].T
 
-    def _store_row_gradients(self, X, grad, rows):
-        """gradient['W'] = X^T grad, with a product only on `rows`: elsewhere X's column, and so the
-        gradient's row, is zero. Each row gets the very numbers of the full product."""
+    def _store_row_gradients(self, X, grad, rows, written):
+        """gradient['W'] = X^T grad, with a product only on `rows` (`written`, as a mask): elsewhere
+        X's column, and so the gradient's row, is zero. Each row gets the very numbers of the full product."""
         dW = self.gradient['W']
-        written = np.zeros(len(dW), dtype=bool)
         for part in rows:
             np.matmul(X[:, part].T, grad, out=dW[part])
-            written[part] = True
         stale = ~written if self._written_rows is None else self._written_rows & ~written
         dW[stale] = 0.0
         self.gradient_rows, self._written_rows = rows, written
@@ -353,15 +351,16 @@ def add_momentum(model):
 # do a whole convolution on channel-major images, with no copy between layers.
 
 def _nonzero_column_runs(X, most=32):
-    """Slices of consecutive columns of X (N, D) that cover every column holding a nonzero, each at
-    least two wide and disjoint, or None when there are more than `most` of them (or D < 2).
+    """(slices, mask): slices of consecutive columns of X (N, D) that cover every column holding a
+    nonzero, each at least two wide and disjoint, and the (D,) mask of the columns they cover; or
+    (None, None) when there are more than `most` of them (or D < 2).
 
     NumPy multiplies a one-column matrix by another routine than a wider one, which may round
     differently; from two columns up, each entry of a product is the full product's.
     """
     D = X.shape[1]
     if D < 2:
-        return None
+        return None, None
     padded = np.zeros(D + 2, dtype=bool)
     np.any(X, axis=0, out=padded[1:-1])
     cover = padded.copy()
@@ -371,8 +370,8 @@ def _nonzero_column_runs(X, most=32):
     cover[D + 1] = False  # and the padding stays zero
     edges = np.flatnonzero(np.diff(cover.view(np.int8)))  # where runs start and stop
     if len(edges) > 2 * most:
-        return None
-    return [slice(a, b) for a, b in zip(edges[0::2].tolist(), edges[1::2].tolist())]
+        return None, None
+    return [slice(a, b) for a, b in zip(edges[0::2].tolist(), edges[1::2].tolist())], cover[1:-1]
 
 
 def _output_size(size, k, stride):

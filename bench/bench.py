@@ -8,7 +8,7 @@
 Each measurement runs in a fresh process (so its peak memory is its own)
 through the drivers' real code: `dnn_training.train` with the driver's network.
 A figure is the whole run's seconds divided by its epochs. Where ours evaluates
-each epoch alongside the next one's training (the CNNs, see dnn_training.py),
+each epoch alongside the next one's training (the CNNs, see dnn_evaluation.py),
 the last evaluation runs alone: a run of E epochs pays 1/E of an evaluation
 more per epoch than a 30-epoch run. Each repeat runs ours and the
 others (PyTorch, a baseline checkout measured by its own bench.py) back to
