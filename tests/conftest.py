@@ -27,6 +27,20 @@ def small_data_file(path, n_train=60, n_valid=20, n_test=20):
 
 
 @pytest.fixture(scope='session')
+def vectors():
+    """The real data set, each digit a vector of 784 pixels. Tests must not change it."""
+    from data_loader import load_mnist
+    return load_mnist()
+
+
+@pytest.fixture(scope='session')
+def images():
+    """The real data set, each digit a 1 x 28 x 28 image. Tests must not change it."""
+    from data_loader import load_mnist
+    return load_mnist(as_images=True)
+
+
+@pytest.fixture(scope='session')
 def small_data(tmp_path_factory):
     """A 60 / 20 / 20 data file of real digits, for quick runs of the drivers."""
     return small_data_file(tmp_path_factory.mktemp('data') / 'small.json')

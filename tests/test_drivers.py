@@ -12,7 +12,6 @@ import pytest
 import dnn_evaluation
 import dnn_training
 from conftest import REPO
-from data_loader import load_mnist
 from dnn_cnn import CNN
 from dnn_cnn_2 import CNN2
 from dnn_mlp import MLP
@@ -31,16 +30,6 @@ def run_args(network, **flags):
     args = dnn_training.build_parser(network).parse_args(['--num_epoch', '1'])
     vars(args).update(flags)
     return args
-
-
-@pytest.fixture(scope='module')
-def vectors():
-    return load_mnist()
-
-
-@pytest.fixture(scope='module')
-def images():
-    return load_mnist(as_images=True)
 
 
 def test_q33_script_reproduces_the_committed_start_and_the_reference_point(tmp_path):

@@ -35,12 +35,6 @@ def test_linear_gradients(N, D, K):
     assert_small(gradient_errors(layer, rng.randn(N, D), rng.randn(N, K)))
 
 
-@pytest.fixture(scope='module')
-def vectors_sample():
-    from data_loader import load_mnist
-    return load_mnist()['train'][0][:500]
-
-
 def sparse_rows(rng, N, D, active):
     """N x D data whose nonzero columns are `active`."""
     X = np.zeros((N, D))
@@ -71,7 +65,8 @@ def test_first_layer_gradient_on_nonzero_columns_is_the_full_product(active):
         assert listed[np.flatnonzero(X.any(axis=0))].all()
 
 
-def test_first_layer_gradient_on_mnist_minibatches_is_the_full_product(vectors_sample):
+def test_first_layer_gradient_on_mnist_minibatches_is_the_full_product(vectors):
+    vectors_sample = vectors['train'][0][:500]
     rng = np.random.RandomState(3)
     layer = nn.linear_layer(784, 1000)
     layer.input_is_data = True
