@@ -39,16 +39,15 @@ export -f seconds_since
 
 start=$(date +%s%N)
 run() {
-  local q=$1 t0
+  local q=$1 t0 status=0
   t0=$(date +%s%N)
-  if bash "scripts/$q.sh" > "outputs/logs/$q.log" 2>&1; then
-    touch "outputs/logs/$q.ended"
-    printf '%-5s done in %6s s: %s\n' "$q" "$(seconds_since "$t0")" "$(grep -m1 -o 'outputs/[^ ]*json' "scripts/$q.sh")"
-  else
-    touch "outputs/logs/$q.ended"
+  bash "scripts/$q.sh" > "outputs/logs/$q.log" 2>&1 || status=$?
+  touch "outputs/logs/$q.ended"  # no longer shown as running
+  if (( status != 0 )); then
     printf '%-5s FAILED, see outputs/logs/%s.log\n' "$q" "$q"
     return 1
   fi
+  printf '%-5s done in %6s s: %s\n' "$q" "$(seconds_since "$t0")" "$(grep -m1 -o 'outputs/[^ ]*json' "scripts/$q.sh")"
 }
 export -f run
 
