@@ -170,7 +170,7 @@ def train(network, args, data, log=print):
                 network.backward(model, x, cache, model['loss'].backward(scores, y))
                 optimizer.step()
             training_seconds.append(time.perf_counter() - epoch_start)
-            for epoch, results in evaluation.after_epoch(t, model):
+            for epoch, results in evaluation.after_epoch(t, model, last=t == args.num_epoch - 1):
                 report(epoch, *results)
         for epoch, results in evaluation.finish():
             report(epoch, *results)

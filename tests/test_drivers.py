@@ -162,6 +162,23 @@ def test_evaluating_in_the_background_gives_the_same_record_and_log(images, monk
     assert np.array_equal(runs[True][2], runs[False][2])
 
 
+@pytest.mark.parametrize('n_train, n_valid, batch', [(200, 50, 20), (35, 7, 5), (20, 100, 20), (5, 5, 5)])
+def test_the_last_evaluation_in_two_threads_gives_the_same_figures(images, n_train, n_valid, batch):
+    # The first training batches in this thread, the rest and the validation split in the worker:
+    # the losses must still add up in batch order.
+    network = dataclasses.replace(CNN2, eval_batch=batch)
+    data = small_split(images, n_train, n_valid)
+    np.random.seed(0)
+    model = network.build_model(0.5)
+    evaluation = dnn_evaluation.EpochEvaluation(network, data['train'], data['valid'], background=True)
+    try:
+        halves = evaluation._measure_in_halves(model, np.geterr())
+    finally:
+        evaluation.close()
+    loss, accuracy = dnn_evaluation.evaluate(network, model, *data['train'])
+    assert halves[:3] == (loss, accuracy, dnn_evaluation.evaluate(network, model, *data['valid'])[1])
+
+
 def test_an_error_while_evaluating_in_the_background_reaches_the_caller(images, monkeypatch):
     monkeypatch.setattr(dnn_training, 'evaluates_in_background', lambda *_: True)
 
