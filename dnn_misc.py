@@ -84,7 +84,9 @@ class relu:
 
     def backward(self, X, grad):
         """X, grad = dL/d(output): same shape. Returns grad where X > 0, else 0."""
-        return grad * (X > 0).astype(grad.dtype)  # a float mask: NumPy multiplies floats by booleans slowly
+        # A float mask, made by the comparison itself: NumPy multiplies floats by booleans slowly.
+        mask = np.greater(X, 0, out=np.empty_like(grad))
+        return np.multiply(grad, mask, out=mask)
 
 
 class dropout:
@@ -105,9 +107,11 @@ class dropout:
         if not is_train:
             self.mask = None
             return X
-        # The same draws as np.random.uniform(0.0, 1.0, X.shape), without its scaling passes.
-        keep = np.random.random_sample(X.shape) >= self.r
-        self.mask = keep * (1.0 / (1.0 - self.r))
+        # The same draws as np.random.uniform(0.0, 1.0, X.shape), without its scaling passes;
+        # the mask is made in their array: 1.0 where kept, 0.0 elsewhere, then scaled.
+        self.mask = np.random.random_sample(X.shape)
+        np.greater_equal(self.mask, self.r, out=self.mask)
+        self.mask *= 1.0 / (1.0 - self.r)
         return X * self.mask
 
     def backward(self, X, grad):
