@@ -104,16 +104,17 @@ class EpochEvaluation:
     def after_epoch(self, epoch, model, last=False):
         """Evaluate the model as `epoch` left it (`last`: and nothing trains after it). Returns
         what finished: [(epoch, (train_loss, train_acc, val_acc, seconds))] at once, or in the
-        background the previous epoch's, if any, and with `last` this epoch's too."""
+        background the previous epoch's, if any, and with `last` this epoch's too: after the last
+        epoch nothing is left running."""
         if self._worker is None:
             return [(epoch, self._measure(model, np.geterr()))]
-        finished = self.finish()
+        finished = self._finish()
         if last:
             return finished + [(epoch, self._measure_in_halves(model, np.geterr()))]
         self._running = epoch, self._worker.submit(self._measure, copy.deepcopy(model), np.geterr())
         return finished
 
-    def finish(self):
+    def _finish(self):
         """Wait for the evaluation still running, and return it as after_epoch does."""
         if self._running is None:
             return []

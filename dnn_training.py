@@ -172,8 +172,6 @@ def train(network, args, data, log=print):
             training_seconds.append(time.perf_counter() - epoch_start)
             for epoch, results in evaluation.after_epoch(t, model, last=t == args.num_epoch - 1):
                 report(epoch, *results)
-        for epoch, results in evaluation.finish():
-            report(epoch, *results)
     finally:
         evaluation.close()
     return record, model

@@ -53,15 +53,15 @@ def measure_ours(question, epochs):
     eval_seconds, background = [], []
     EpochEvaluation = dnn_evaluation.EpochEvaluation
 
-    def timed(method):
-        def wrapper(self, *args, **kwargs):
-            finished = method(self, *args, **kwargs)
-            eval_seconds.extend(results[-1] for _, results in finished)
-            background.append(self._worker is not None)
-            return finished
-        return wrapper
+    after_epoch = EpochEvaluation.after_epoch
 
-    EpochEvaluation.after_epoch, EpochEvaluation.finish = timed(EpochEvaluation.after_epoch), timed(EpochEvaluation.finish)
+    def timed_after_epoch(self, *args, **kwargs):
+        finished = after_epoch(self, *args, **kwargs)
+        eval_seconds.extend(results[-1] for _, results in finished)
+        background.append(self._worker is not None)
+        return finished
+
+    EpochEvaluation.after_epoch = timed_after_epoch
     start = time.perf_counter()
     record, _ = dnn_training.train(network, args, data, log=lambda *_: None)
     total = time.perf_counter() - start
