@@ -255,21 +255,23 @@ def _route(grad, maxima, pairs, add):
     target gets (or, with `add`, adds) the entries of grad routed to it. The
     last pair takes whatever is left: one of them holds the maximum.
     """
-    hit = np.empty_like(maxima, dtype=bool)
+    hit = np.empty_like(grad)  # a float mask, as in relu.backward: 1.0 where these values hold the maximum
     rest = grad
-    for values, target in pairs[:-1]:
+    *firsts, (_, last) = pairs
+    for number, (values, target) in enumerate(firsts, start=1):
         np.equal(values, maxima, out=hit)
-        part = rest * hit
-        rest = rest - part  # exactly rest, or zero where routed
         if add:
+            part = rest * hit
             target += part
+            rest = rest - part  # exactly rest, or zero where routed
         else:
-            target[...] = part
-    _, target = pairs[-1]
+            part = np.multiply(rest, hit, out=target)
+            # What is left after the last comparison is the last pair's: written straight there.
+            rest = np.subtract(rest, part, out=last if number == len(firsts) else None)
     if add:
-        target += rest
-    else:
-        target[...] = rest
+        last += rest
+    elif not firsts:
+        last[...] = rest
 
 
 class flatten_layer:
