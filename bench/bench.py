@@ -5,8 +5,9 @@
     python3 bench/bench.py --configs q33,q38 --epochs 1 --repeat 5
     python3 bench/bench.py --baseline ../old  # and another checkout of this repository, ratio ours / it
 
-Each measurement runs in a fresh process (so its peak memory is its own)
-through the drivers' real code: `dnn_training.train` with the driver's network.
+Each measurement runs in a fresh process (so its peak memory is its own; the
+evaluation process a CNN run forks on Linux is reported beside it, the pages
+they share counted in both) through the drivers' real code: `dnn_training.train` with the driver's network.
 A figure is the whole run's seconds divided by its epochs. Where ours evaluates
 each epoch alongside the next one's training (the CNNs, see dnn_evaluation.py),
 the last evaluation runs after training, on both CPUs: a run of E epochs pays
@@ -33,9 +34,10 @@ sys.path[:0] = [REPO, HERE]
 from configs import CONFIGS, setup  # noqa: E402
 
 
-def peak_memory_mb():
+def peak_memory_mb(who='self'):
+    """Peak resident megabytes of this process, or ('children') of the largest child it waited for."""
     import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return resource.getrusage(resource.RUSAGE_CHILDREN if who == 'children' else resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure_ours(question, epochs):
@@ -66,7 +68,8 @@ def measure_ours(question, epochs):
     record, _ = dnn_training.train(network, args, data, log=lambda *_: None)
     total = time.perf_counter() - start
     return {'load_s': load_s, 'total_s': total / epochs, 'eval_s': sum(eval_seconds) / epochs,
-            'background': any(background), 'peak_mb': peak_memory_mb(), 'val': record['val']}
+            'background': any(background), 'peak_mb': peak_memory_mb(),
+            'worker_peak_mb': peak_memory_mb('children'), 'val': record['val']}
 
 
 def total_seconds(measurement):
@@ -153,7 +156,8 @@ def main():
         results[question] = {kind: {'total_s': statistics.median(map(total_seconds, runs[kind])),
                                     'background': any(run.get('background', False) for run in runs[kind]),
                                     **{key: statistics.median(run[key] for run in runs[kind])
-                                       for key in ('load_s', 'eval_s', 'peak_mb')}}
+                                       for key in ('load_s', 'eval_s', 'peak_mb', 'worker_peak_mb')
+                                       if all(key in run for run in runs[kind])}}
                              for kind in kinds}
         for other in kinds[1:]:
             # Each repeat ran ours and the others back to back: the ratio within a repeat is
@@ -185,6 +189,9 @@ def write_report(args, results):
         lines += ['Where ours evaluates "alongside training", each epoch is evaluated on the second CPU while the'
                   ' next one trains, and the last epoch\'s evaluation runs after training, on both CPUs: a run'
                   ' of E epochs pays about 1/(2E) of an evaluation more per epoch than a long run does.', '']
+    if any(result['ours'].get('worker_peak_mb') for result in results.values()):
+        lines += ['"+ N evaluating" is the peak of the process that evaluates in the background (on Linux);'
+                  ' the pages it shares with training, from the fork, count in both figures.', '']
     if args.baseline:
         lines += [f'Baseline: {checkout_description(args.baseline)}, measured by its own `bench/bench.py`.', '']
     header = '| question | ours: s/epoch | of which evaluating | data load s | peak MB |'
@@ -198,8 +205,9 @@ def write_report(args, results):
     for question, result in results.items():
         ours = result['ours']
         alongside = ' alongside training' if ours['background'] else ''
+        worker = f" + {ours['worker_peak_mb']:.0f} evaluating" if ours.get('worker_peak_mb') else ''
         row = (f"| {question} | {ours['total_s']:.2f} | {ours['eval_s']:.2f}{alongside}"
-               f" | {ours['load_s']:.2f} | {ours['peak_mb']:.0f} |")
+               f" | {ours['load_s']:.2f} | {ours['peak_mb']:.0f}{worker} |")
         for kind, _ in others:
             theirs, ratios = result[kind], result[kind + '_ratios']
             row += (f" {theirs['total_s']:.2f} | {result[kind + '_ratio']:.2f} |"
