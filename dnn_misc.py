@@ -28,7 +28,9 @@ class linear_layer:
     input_is_data: set True on a first layer, whose input is data: then
     `backward` skips dL/dX, which nothing would use, and returns None. It
     also computes dL/dW only on the rows of the input's nonzero columns
-    (MNIST pixels are mostly zero), and lists them in `gradient_rows`.
+    (MNIST pixels are mostly zero), and lists them in `gradient_rows`, where
+    this NumPy's BLAS gives those rows the full product's very numbers
+    (_row_products_match).
     gradient_rows: None, or slices of rows outside which gradient['W'] is
     exactly zero. An optimizer may update only those rows when a zero
     gradient leaves a parameter as it is.
@@ -56,7 +58,8 @@ class linear_layer:
         None when `input_is_data`.
         """
         np.sum(grad, axis=0, keepdims=True, out=self.gradient['b'])
-        rows, written = _nonzero_column_runs(X) if self.input_is_data else (None, None)
+        sparse = self.input_is_data and _row_products_match(X.shape[0], *self.params['W'].shape)
+        rows, written = _nonzero_column_runs(X) if sparse else (None, None)
         if rows is None:
             np.matmul(X.T, grad, out=self.gradient['W'])
             self.gradient_rows = self._written_rows = None
@@ -355,6 +358,26 @@ def add_momentum(model):
 # Window gathering for conv_layer and max_pool. The course's dnn_im2col.py
 # has other layouts: offset-major columns let one matrix product per minibatch
 # do a whole convolution on channel-major images, with no copy between layers.
+
+_ROW_PRODUCTS_MATCH = {}
+
+
+def _row_products_match(N, input_D, output_D):
+    """Whether this NumPy's BLAS computes each row of X^T grad (X: N x input_D, grad: N x output_D)
+    the same in a product over a run of rows as in the full product. So in NumPy 2.4's OpenBLAS
+    (0.3.31), from two rows up; not in NumPy 2.0's, where nearly every run rounds otherwise.
+    Tried once per shape, on random numbers of a generator of its own (the global one's draws
+    stay as they are): every run of 2 to 33 rows at offsets 0 to 3, and some longer ones."""
+    key = N, input_D, output_D
+    if key not in _ROW_PRODUCTS_MATCH:
+        rng = np.random.RandomState(0)
+        X, grad = rng.rand(N, input_D), rng.randn(N, output_D)
+        full, rows = X.T @ grad, np.empty((input_D, output_D))
+        runs = [slice(a, a + n) for n in [*range(2, 34), 64, 100, 333] for a in range(4) if a + n <= input_D]
+        _ROW_PRODUCTS_MATCH[key] = all(np.array_equal(np.matmul(X[:, run].T, grad, out=rows[run]), full[run])
+                                       for run in runs)
+    return _ROW_PRODUCTS_MATCH[key]
+
 
 def _nonzero_column_runs(X, most=32):
     """(slices, mask): slices of consecutive columns of X (N, D) that cover every column holding a
