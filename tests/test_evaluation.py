@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,8 +19,18 @@ from dnn_cnn import CNN
 from dnn_cnn_2 import CNN2
 from test_drivers import run_args
 
+
+def forked_alone(evaluation):
+    """The process worker, forked once the thread workers of earlier tests have ended, as the drivers fork
+    only when no other thread runs (a fork copies no half-held lock then)."""
+    deadline = time.time() + 10
+    while threading.active_count() > 1 and time.time() < deadline:
+        time.sleep(0.01)
+    return dnn_evaluation._Process(evaluation)
+
+
 # The background worker: a forked process on Linux (when nothing else runs in this process), a thread elsewhere.
-WORKERS = {'process': dnn_evaluation._Process, 'thread': lambda _: ThreadPoolExecutor(max_workers=1)}
+WORKERS = {'process': forked_alone, 'thread': lambda _: ThreadPoolExecutor(max_workers=1)}
 LINUX = sys.platform.startswith('linux')
 linux_only = pytest.mark.skipif(not LINUX, reason='the evaluation process is Linux only: elsewhere a thread evaluates')
 
