@@ -7,7 +7,8 @@
 
 Each measurement runs in a fresh process (so its peak memory is its own; the
 evaluation process a CNN run forks on Linux is reported beside it, the pages
-they share counted in both) through the drivers' real code: `dnn_training.train` with the driver's network.
+they share counted in both) through the drivers' real code: `dnn_training.train`
+with the driver's network.
 A figure is the whole run's seconds divided by its epochs. Where ours evaluates
 each epoch alongside the next one's training (the CNNs, see dnn_evaluation.py),
 the last evaluation runs after training, on both CPUs: a run of E epochs pays

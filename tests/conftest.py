@@ -1,5 +1,8 @@
+import contextlib
 import os
+import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -60,3 +63,20 @@ def course_style_source(changes=(), text=None):
         assert source.count(old) == 1, old
         source = source.replace(old, new)
     return source
+
+
+@contextlib.contextmanager
+def endless_run(driver, data, output_dir, stderr=subprocess.PIPE):
+    """A 100000-epoch run of `driver` ('dnn_cnn.py', ...) on `data`, once it has logged its first epoch;
+    killed on the way out, whatever failed, so that none is ever left behind."""
+    process = subprocess.Popen([sys.executable, '-u', os.path.join(REPO, driver), '--num_epoch', '100000',
+                                '--data', data, '--output_dir', str(output_dir)],
+                               stdout=subprocess.PIPE, stderr=stderr, text=True)
+    try:
+        deadline = time.time() + 120
+        while 'At epoch 1' not in process.stdout.readline():
+            assert time.time() < deadline and process.poll() is None
+        yield process
+    finally:
+        process.kill()
+        process.wait()

@@ -7,11 +7,10 @@ import stat
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
 
-from conftest import REPO, small_data_file
+from conftest import REPO, endless_run, small_data_file
 
 MLP = os.path.join(REPO, 'dnn_mlp.py')
 CNN = os.path.join(REPO, 'dnn_cnn.py')
@@ -228,18 +227,9 @@ def test_divergence_stops_without_a_result(tmp_path, small_data, driver):
 def test_interrupt_leaves_earlier_results_intact(tmp_path, small_data, sig, status):
     earlier = tmp_path / 'CNN2_lr0.001_m0.0_w0.0_d0.5.json'
     earlier.write_text('{"train": [0.5], "val": [0.5]}')
-    process = subprocess.Popen([sys.executable, '-u', os.path.join(REPO, 'dnn_cnn_2.py'), '--num_epoch', '100000',
-                                '--data', small_data, '--output_dir', str(tmp_path)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.time() + 120
-        while 'At epoch 1' not in process.stdout.readline():
-            assert time.time() < deadline and process.poll() is None
+    with endless_run('dnn_cnn_2.py', small_data, tmp_path) as process:
         process.send_signal(sig)
         stdout, stderr = process.communicate(timeout=60)
-    finally:
-        process.kill()  # never leave a 100000-epoch run behind, whatever failed
-        process.wait()
     assert process.returncode == status
     assert 'Traceback' not in stderr and 'interrupted' in stderr and len(stderr.strip().splitlines()) == 1
     assert os.listdir(tmp_path) == [earlier.name]

@@ -14,7 +14,7 @@ import pytest
 
 import dnn_evaluation
 import dnn_training
-from conftest import REPO
+from conftest import endless_run
 from dnn_cnn import CNN
 from dnn_cnn_2 import CNN2
 from test_drivers import run_args
@@ -155,20 +155,11 @@ def test_a_driver_evaluates_in_a_process_that_ends_with_it(tmp_path, small_data)
     clean-up of its own), the driver leaves it to notice and end within seconds."""
     if os.cpu_count() < 2:
         pytest.skip('one CPU: no background evaluation')
-    driver = subprocess.Popen([sys.executable, '-u', os.path.join(REPO, 'dnn_cnn.py'), '--num_epoch', '100000',
-                               '--data', small_data, '--output_dir', str(tmp_path)],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        deadline = time.time() + 120
-        while 'At epoch 1' not in driver.stdout.readline():
-            assert time.time() < deadline and driver.poll() is None
+    with endless_run('dnn_cnn.py', small_data, tmp_path, stderr=subprocess.DEVNULL) as driver:
         with open(f'/proc/{driver.pid}/task/{driver.pid}/children') as f:
             children = [int(pid) for pid in f.read().split()]
         assert len(children) == 1
         driver.send_signal(signal.SIGKILL)
-    finally:
-        driver.kill()
-        driver.wait()
     deadline = time.time() + 30
     while running(children[0]) and time.time() < deadline:
         time.sleep(0.1)
