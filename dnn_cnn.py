@@ -38,7 +38,7 @@ def forward(model, x, is_train):
     return a1, (c1, h1, m1, f1, d1)
 
 
-def backward(model, x, cache, grad_a1):
+def backward(model, x, cache, grad_a1, side=None):
     c1, h1, m1, f1, d1 = cache
     grad_d1 = model['L1'].backward(d1, grad_a1)
     grad_f1 = model['drop1'].backward(f1, grad_d1)

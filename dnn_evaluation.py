@@ -55,13 +55,18 @@ def cpus_of_this_run():
     return (os.cpu_count() or 1) // (int(runs) if runs.isdigit() and int(runs) > 0 else 1)
 
 
+def has_second_cpu():
+    """Whether this run can put work on a second CPU: it has one, and BLAS runs one thread
+    (blas_threads.py), which a busy thread beside it does not slow to a crawl."""
+    return cpus_of_this_run() >= 2 and blas_threads.is_one()
+
+
 def evaluates_in_background(network, model, x):
     """Whether train() can evaluate each epoch in the background, on a copy of the model, while the
-    next epoch trains: when a second CPU is free for it, BLAS runs one thread (blas_threads.py),
-    and evaluating draws no random numbers: the course pipeline, evaluating in line, would take
-    them from training's own stream, and a worker cannot (a test-time forward on x tells; the
-    generator's state is put back)."""
-    if cpus_of_this_run() < 2 or not blas_threads.is_one():
+    next epoch trains: when it has a second CPU, and evaluating draws no random numbers: the course
+    pipeline, evaluating in line, would take them from training's own stream, and a worker cannot
+    (a test-time forward on x tells; the generator's state is put back)."""
+    if not has_second_cpu():
         return False
     state = np.random.get_state()
     network.forward(model, x, False)
@@ -134,6 +139,10 @@ class EpochEvaluation:
         self._running = epoch, self._submit('_measure', model, np.geterr())
         return finished
 
+    def busy(self):
+        """Whether the worker is still evaluating an epoch in the background."""
+        return self._running is not None and not self._running[1].done()
+
     def _finish(self):
         """Wait for the evaluation still running, and return it as after_epoch does."""
         if self._running is None:
@@ -187,6 +196,10 @@ class _Process:
         self._connection.send_bytes(message)
         self._busy = True
         return self
+
+    def done(self):
+        """Whether the job submitted last has answered, or none is waiting."""
+        return not self._busy or self._connection.poll()
 
     def result(self):
         try:

@@ -172,14 +172,25 @@ class conv_layer:
 
         Stores dL/dW (num_output, num_input, k, k) and dL/db (num_output, 1).
         Returns dL/dX (N, num_input, H, W), or None when `input_is_data`.
+        The two halves, parameter_gradients and input_gradient, share
+        nothing they write: a caller may run them at once, in two threads.
         """
+        self.parameter_gradients(X, grad)
+        return self.input_gradient(X, grad)
+
+    def parameter_gradients(self, X, grad):
+        """backward's first half: stores dL/dW and dL/db."""
         O, C, k, _ = self.params['W'].shape
         grad_rows = grad.transpose(1, 0, 2, 3).reshape(O, -1)
         grad_W = grad_rows @ self._columns(X, reuse=True).T
         self.gradient['W'] = grad_W.reshape(O, k, k, C).transpose(0, 3, 1, 2).copy()
         self.gradient['b'] = grad_rows.sum(axis=1, keepdims=True)
+
+    def input_gradient(self, X, grad):
+        """backward's second half: returns dL/dX, or None when `input_is_data`."""
         if self.input_is_data:
             return None
+        O, C, k, _ = self.params['W'].shape
         if self.stride == 1 and k % 2 == 1:
             # Here dL/dX is itself a 'same' convolution: of grad with the filters
             # flipped in space, input and output channels swapped. Its gather and
@@ -188,6 +199,7 @@ class conv_layer:
             flipped = self.params['W'][:, :, ::-1, ::-1].transpose(1, 2, 3, 0).reshape(C, -1)
             grad_X = flipped @ _im2col(grad, k, 1, self.padding)
             return grad_X.reshape(C, N, H, W).transpose(1, 0, 2, 3)
+        grad_rows = grad.transpose(1, 0, 2, 3).reshape(O, -1)
         return _col2im(self._weight_matrix().T @ grad_rows, X.shape, k, self.stride, self.padding)
 
 

@@ -26,7 +26,7 @@ def forward(model, x, is_train):
     return a2, (a1, d1)
 
 
-def backward(model, x, cache, grad_a2):
+def backward(model, x, cache, grad_a2, side=None):
     a1, d1 = cache
     grad_d1 = model['L2'].backward(d1, grad_a2)
     grad_a1 = model['drop1'].backward(a1, grad_d1)

@@ -18,9 +18,10 @@ from typing import Callable
 import numpy as np
 
 from data_loader import DEFAULT_DATA, DataError, load_mnist
-from dnn_evaluation import EpochEvaluation, evaluates_in_background
+from dnn_evaluation import EpochEvaluation, evaluates_in_background, has_second_cpu
 from dnn_misc import add_momentum
 from result_files import check_can_write, write_or_rescue
+from side_thread import IN_LINE, SideThread
 
 REPO = os.path.dirname(os.path.abspath(__file__))
 MAX_SEED = 2 ** 32 - 1  # what np.random.seed takes
@@ -36,9 +37,12 @@ class Network:
         initialisation.
     forward(model, x, is_train) -> (scores (N, 10), cache of the
         intermediate variables that `backward` needs).
-    backward(model, x, cache, grad) stores every parameter's gradient, given
-        grad = dL/d(scores). Both keep the course's call pattern: each
-        module's `backward(X, grad)` gets the X its `forward` got.
+    backward(model, x, cache, grad, side=IN_LINE) stores every parameter's
+        gradient, given grad = dL/d(scores). Both keep the course's call
+        pattern: each module's `backward(X, grad)` gets the X its `forward`
+        got. `side` (side_thread.py) may run a module's parameter gradients
+        in a second thread while the modules below it go on; only Q3.10's
+        second convolution gains from it, and the other drivers ignore it.
     eval_batch: samples per forward pass when evaluating. Evaluation draws no
         dropout masks, so any batch size gives the same accuracies
         (tests/test_drivers.py); the fastest is large for the MLPs (fewer,
@@ -135,6 +139,8 @@ def train(network, args, data, log=print):
     X_valid, Y_valid = X_valid[:len(X_valid) // B * B], Y_valid[:len(Y_valid) // B * B]
     evaluation = EpochEvaluation(network, (X_eval, Y_eval), (X_valid, Y_valid),
                                  background=evaluates_in_background(network, model, X_valid[:B]))
+    # Started after the evaluation's fork (which copies no thread), on the CPU it leaves free.
+    side = SideThread(cpu_free=lambda: not evaluation.busy()) if has_second_cpu() else IN_LINE
 
     record = {'train': [], 'val': []}
     started = time.perf_counter()
@@ -167,12 +173,13 @@ def train(network, args, data, log=print):
                 scores, cache = network.forward(model, x, True)
                 # The course's loss keeps what its backward needs from its forward, so both run.
                 model['loss'].forward(scores, y)
-                network.backward(model, x, cache, model['loss'].backward(scores, y))
+                network.backward(model, x, cache, model['loss'].backward(scores, y), side)
                 optimizer.step()
             training_seconds.append(time.perf_counter() - epoch_start)
             for epoch, results in evaluation.after_epoch(t, model, last=t == args.num_epoch - 1):
                 report(epoch, *results)
     finally:
+        side.close()
         evaluation.close()
     return record, model
 

@@ -18,7 +18,8 @@ from conftest import REPO
 
 COURSE_STYLE = os.path.join(REPO, 'tests', 'course_style')
 DRIVERS_AND_SHARED = ['dnn_mlp.py', 'dnn_mlp_nononlinear.py', 'dnn_cnn.py', 'dnn_cnn_2.py',
-                      'dnn_training.py', 'dnn_evaluation.py', 'blas_threads.py', 'data_loader.py', 'result_files.py']
+                      'dnn_training.py', 'dnn_evaluation.py', 'side_thread.py', 'blas_threads.py', 'data_loader.py',
+                      'result_files.py']
 DATA = os.path.join(REPO, 'data', 'mnist_subset.json')
 
 

@@ -88,6 +88,29 @@ def test_an_error_while_evaluating_in_the_background_reaches_the_caller(images, 
         assert 'in failing' in str(raised.value.__cause__)
 
 
+def test_the_evaluation_tells_while_its_worker_is_busy(images, monkeypatch, worker):
+    evaluate = dnn_evaluation.evaluate
+
+    def slow(*args):
+        time.sleep(0.3)
+        return evaluate(*args)
+
+    monkeypatch.setattr(dnn_evaluation, 'evaluate', slow)  # before the worker starts: a process forks with it
+    data = small_split(images, 20, 20)
+    evaluation = dnn_evaluation.EpochEvaluation(CNN2, data['train'], data['valid'], background=True)
+    try:
+        assert not evaluation.busy()
+        evaluation.after_epoch(0, CNN2.build_model(0.5))
+        assert evaluation.busy()
+        deadline = time.time() + 30
+        while evaluation.busy() and time.time() < deadline:
+            time.sleep(0.01)
+        assert not evaluation.busy()  # done, though nobody has collected its figures yet
+        assert evaluation._finish()[0][0] == 0
+    finally:
+        evaluation.close()
+
+
 class Unpicklable:
     """A module holding something pickle cannot send (a lambda), as a student's module might."""
 
