@@ -33,7 +33,7 @@ def build_model(dropout_rate):
     }
 
 
-def forward(model, x, is_train):
+def forward(model, x, is_train, side=None):
     c1 = model['C1'].forward(x)
     h1 = model['nonlinear1'].forward(c1)
     m1 = model['M1'].forward(h1)

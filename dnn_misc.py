@@ -104,6 +104,13 @@ class dropout:
     def __init__(self, r):
         self.r = r
         self.mask = None
+        self._ahead = None  # draw_ahead's draws, for the next training forward
+
+    def draw_ahead(self, shape):
+        """Make now the draws of the next training forward, on an input of `shape`: the numbers it
+        would draw itself as long as nothing draws in between. So a caller may have them made in
+        another thread while the layers before this one run."""
+        self._ahead = np.random.random_sample(shape)
 
     def forward(self, X, is_train):
         """X: any shape. Returns X times a new mask (training) or X itself (testing)."""
@@ -112,7 +119,11 @@ class dropout:
             return X
         # The same draws as np.random.uniform(0.0, 1.0, X.shape), without its scaling passes;
         # the mask is made in their array: 1.0 where kept, 0.0 elsewhere, then scaled.
-        self.mask = np.random.random_sample(X.shape)
+        self.mask, self._ahead = self._ahead, None
+        if self.mask is None:
+            self.mask = np.random.random_sample(X.shape)
+        elif self.mask.shape != X.shape:
+            raise ValueError(f'dropout drew ahead for an input of shape {self.mask.shape}, not {X.shape}')
         np.greater_equal(self.mask, self.r, out=self.mask)
         self.mask *= 1.0 / (1.0 - self.r)
         return X * self.mask

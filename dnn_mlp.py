@@ -20,7 +20,7 @@ def build_model(dropout_rate):
     }
 
 
-def forward(model, x, is_train):
+def forward(model, x, is_train, side=None):
     a1 = model['L1'].forward(x)
     h1 = model['nonlinear1'].forward(a1)
     d1 = model['drop1'].forward(h1, is_train=is_train)

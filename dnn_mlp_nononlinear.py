@@ -19,7 +19,7 @@ def build_model(dropout_rate):
     }
 
 
-def forward(model, x, is_train):
+def forward(model, x, is_train, side=None):
     a1 = model['L1'].forward(x)
     d1 = model['drop1'].forward(a1, is_train=is_train)
     a2 = model['L2'].forward(d1)

@@ -35,14 +35,15 @@ class Network:
     build_model(dropout_rate) -> model dict, modules in the order of the
         network, the loss last under 'loss'; it makes the random draws of
         initialisation.
-    forward(model, x, is_train) -> (scores (N, 10), cache of the
-        intermediate variables that `backward` needs).
+    forward(model, x, is_train, side=IN_LINE) -> (scores (N, 10), cache of
+        the intermediate variables that `backward` needs).
     backward(model, x, cache, grad, side=IN_LINE) stores every parameter's
         gradient, given grad = dL/d(scores). Both keep the course's call
         pattern: each module's `backward(X, grad)` gets the X its `forward`
-        got. `side` (side_thread.py) may run a module's parameter gradients
-        in a second thread while the modules below it go on; only Q3.10's
-        second convolution gains from it, and the other drivers ignore it.
+        got. With `side` (side_thread.py), train() lets a driver have work
+        done in a second thread: Q3.10's backward, its second convolution's
+        weight gradient; Q3.7's and Q3.8's forward, dropout's draws. The
+        other drivers gain nothing from it and ignore it.
     eval_batch: samples per forward pass when evaluating. Evaluation draws no
         dropout masks, so any batch size gives the same accuracies
         (tests/test_drivers.py); the fastest is large for the MLPs (fewer,
@@ -170,7 +171,7 @@ def train(network, args, data, log=print):
             for i in range(num_batches):
                 batch = idx[i * B:(i + 1) * B]
                 x, y = X_train[batch], Y_train[batch]
-                scores, cache = network.forward(model, x, True)
+                scores, cache = network.forward(model, x, True, side)
                 # The course's loss keeps what its backward needs from its forward, so both run.
                 model['loss'].forward(scores, y)
                 network.backward(model, x, cache, model['loss'].backward(scores, y), side)

@@ -132,7 +132,7 @@ def test_a_model_that_cannot_be_sent_to_the_process_is_evaluated_in_a_thread(ima
     def build_with_unpicklable(rate):
         return {'odd': Unpicklable(), **build_model(rate)}
 
-    def forward_through_it(model, x, is_train):
+    def forward_through_it(model, x, is_train, side=None):
         return forward(model, model['odd'].forward(x), is_train)
 
     network = dataclasses.replace(CNN, build_model=build_with_unpicklable, forward=forward_through_it)

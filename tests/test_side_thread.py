@@ -1,13 +1,15 @@
-"""A module's parameter gradients in a second thread while the backward chain goes on: the same
-numbers as in line, in line for a module that cannot be split, errors that reach the caller."""
+"""Work in a second thread while the layers next to it go on (a convolution's parameter gradients,
+dropout's draws): the same numbers as in line, in line for a student's module, errors that reach
+the caller."""
 import threading
 
 import numpy as np
 import pytest
 
 import dnn_training
+from dnn_cnn import CNN
 from dnn_cnn_2 import CNN2
-from dnn_misc import conv_layer
+from dnn_misc import conv_layer, dropout
 from side_thread import IN_LINE, SideThread
 from test_drivers import run_args
 from test_evaluation import small_split
@@ -129,7 +131,67 @@ def test_an_error_in_the_block_waits_for_the_side_thread(side):
     assert finished.is_set()  # nothing still writes the gradients once the error is out
 
 
-def test_training_with_a_side_thread_gives_the_same_record_and_weights(images, monkeypatch):
+def generator_state():
+    state = np.random.get_state()
+    return state[1].copy(), state[2:]
+
+
+def same_state(a, b):
+    return np.array_equal(a[0], b[0]) and a[1] == b[1]
+
+
+def test_draws_made_ahead_give_the_mask_a_forward_would_draw():
+    X = np.random.RandomState(3).randn(5, 7)
+    np.random.seed(4)
+    in_line = dropout(0.5).forward(X, is_train=True)
+    after_in_line = generator_state()
+    np.random.seed(4)
+    module = dropout(0.5)
+    module.draw_ahead(X.shape)
+    assert np.array_equal(module.forward(X, is_train=True), in_line)
+    assert same_state(generator_state(), after_in_line)  # nothing drawn twice
+    module.forward(X, is_train=True)  # draws made ahead serve one forward: the next one draws its own
+    assert not same_state(generator_state(), after_in_line)
+
+
+def test_draws_made_ahead_for_another_shape_are_an_error():
+    module = dropout(0.5)
+    module.draw_ahead((5, 8))
+    with pytest.raises(ValueError, match=r'shape \(5, 8\), not \(5, 7\)'):
+        module.forward(np.ones((5, 7)), is_train=True)
+
+
+class DrawRecorder(dropout):
+    """A dropout that notes the thread its draws are made in."""
+
+    def draw_ahead(self, shape):
+        self.thread = threading.current_thread()
+        super().draw_ahead(shape)
+
+
+@pytest.mark.parametrize('cpu_free', [True, False])
+def test_dropout_draws_beside_the_layers_before_it_only_while_the_cpu_is_free(cpu_free):
+    side = SideThread(cpu_free=lambda: cpu_free)
+    try:
+        X = np.ones((5, 7))
+        np.random.seed(4)
+        expected = dropout(0.5).forward(X, is_train=True)
+        np.random.seed(4)
+        module = DrawRecorder(0.5)
+        with side.drawing(module, X.shape, is_train=True):
+            pass
+        assert (module.thread is threading.current_thread()) is not cpu_free
+        assert np.array_equal(module.forward(X, is_train=True), expected)
+        before = generator_state()
+        with side.drawing(module, X.shape, is_train=False):  # testing: nothing to draw
+            pass
+        assert same_state(generator_state(), before)
+    finally:
+        side.close()
+
+
+@pytest.mark.parametrize('network', [CNN, CNN2], ids=['CNN', 'CNN2'])
+def test_training_with_a_side_thread_gives_the_same_record_and_weights(images, monkeypatch, network):
     data = small_split(images, 100, 20)
     runs = {}
     for second_cpu in (False, True):
@@ -137,9 +199,10 @@ def test_training_with_a_side_thread_gives_the_same_record_and_weights(images, m
         monkeypatch.setattr(dnn_training, 'evaluates_in_background', lambda *_: second_cpu)
         started = []
         monkeypatch.setattr(dnn_training, 'SideThread', lambda **kwargs: started.append(1) or SideThread(**kwargs))
-        record, model = dnn_training.train(CNN2, run_args(CNN2, num_epoch=2, alpha=0.9), data, log=lambda *_: None)
+        record, model = dnn_training.train(network, run_args(network, num_epoch=2, alpha=0.9), data,
+                                           log=lambda *_: None)
         assert len(started) == second_cpu
         runs[second_cpu] = record, {name: module.params['W'] for name, module in model.items() if hasattr(module, 'params')}
     assert runs[True][0] == runs[False][0]
     assert all(np.array_equal(runs[True][1][name], runs[False][1][name]) for name in runs[False][1])
-    assert all(thread.name != 'parameter gradients' for thread in threading.enumerate())
+    assert all(thread.name != 'side thread' for thread in threading.enumerate())

@@ -1,0 +1,75 @@
+"""Seconds per training step with the side thread (side_thread.py) and without, block by block.
+
+    python3 bench/side.py q310 --steps 1500 --block 20
+
+One training run through the driver's own forward and backward and the SGD
+step, with no evaluation beside it: the steps go in blocks that switch between
+a side thread and none (in line), so that both see the same stretch of a
+noisy machine. Both give the same numbers, so one model goes on through all
+the blocks. Prints the median seconds per step of each, and the median and
+quartiles of the ratios of neighbouring blocks, side thread over in line.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.dirname(HERE), HERE]
+
+from configs import CONFIGS, setup  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('question', choices=[q for q, module, _ in CONFIGS if module.startswith('dnn_cnn')])
+    parser.add_argument('--steps', type=int, default=1500, help='training steps in all (default 1500)')
+    parser.add_argument('--block', type=int, default=20, help='steps per block (default 20)')
+    args = parser.parse_args()
+
+    network, run = setup(args.question, 1)  # first: a CNN driver chooses the BLAS threads before NumPy loads
+    import numpy as np
+
+    import dnn_training
+    from data_loader import load_mnist
+    from side_thread import IN_LINE, SideThread
+
+    X, Y = load_mnist(as_images=True)['train']
+    np.random.seed(run.random_seed)
+    model = network.build_model(run.dropout_rate)
+    next(iter(model.values())).input_is_data = True
+    optimizer = dnn_training.SGD(model, run.learning_rate, run.alpha, run.lambda_)
+    B = run.minibatch_size
+    seconds = {'in line': [], 'side thread': []}
+    side = SideThread()
+    try:
+        order, taken = np.random.permutation(len(X)), 0
+        for block in range(args.steps // args.block):
+            kind = ('in line', 'side thread')[(block + block // 2) % 2]  # in, side, side, in, in, side, ...
+            beside = side if kind == 'side thread' else IN_LINE
+            start = time.perf_counter()
+            for _ in range(args.block):
+                if taken + B > len(X):
+                    order, taken = np.random.permutation(len(X)), 0
+                batch = order[taken:taken + B]
+                taken += B
+                x, y = X[batch], Y[batch]
+                scores, cache = network.forward(model, x, True, beside)
+                model['loss'].forward(scores, y)
+                network.backward(model, x, cache, model['loss'].backward(scores, y), beside)
+                optimizer.step()
+            seconds[kind].append((time.perf_counter() - start) / args.block)
+    finally:
+        side.close()
+    for kind, values in seconds.items():
+        print(f'{args.question}, {kind}: median {statistics.median(values) * 1e3:.3f} ms per step')
+    ratios = [a / b for a, b in zip(seconds['side thread'], seconds['in line'])]
+    low, _, high = statistics.quantiles(ratios, n=4)
+    print(f'{args.question}, side thread / in line: median {statistics.median(ratios):.3f}, quartiles '
+          f'{low:.3f}-{high:.3f} ({len(ratios)} pairs of blocks of {args.block} steps)')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
