@@ -116,6 +116,15 @@ class SGD:
                 velocity[np.abs(velocity) < self.FLUSH_BELOW] = 0.0
 
 
+def training_step(network, model, optimizer, x, y, side=IN_LINE):
+    """One SGD step on the minibatch x with labels y, in the course pipeline's order of calls."""
+    scores, cache = network.forward(model, x, True, side)
+    # The course's loss keeps what its backward needs from its forward, so both run.
+    model['loss'].forward(scores, y)
+    network.backward(model, x, cache, model['loss'].backward(scores, y), side)
+    optimizer.step()
+
+
 def train(network, args, data, log=print):
     """Train as the course pipeline does; return the record {'train': [...], 'val': [...]} of
     accuracies per epoch, and the trained model dict.
@@ -170,12 +179,7 @@ def train(network, args, data, log=print):
             idx = np.random.permutation(len(X_train))
             for i in range(num_batches):
                 batch = idx[i * B:(i + 1) * B]
-                x, y = X_train[batch], Y_train[batch]
-                scores, cache = network.forward(model, x, True, side)
-                # The course's loss keeps what its backward needs from its forward, so both run.
-                model['loss'].forward(scores, y)
-                network.backward(model, x, cache, model['loss'].backward(scores, y), side)
-                optimizer.step()
+                training_step(network, model, optimizer, X_train[batch], Y_train[batch], side)
             training_seconds.append(time.perf_counter() - epoch_start)
             for epoch, results in evaluation.after_epoch(t, model, last=t == args.num_epoch - 1):
                 report(epoch, *results)

@@ -2,10 +2,10 @@
 
     python3 bench/side.py q310 --steps 1500 --block 20
 
-One training run through the driver's own forward and backward and the SGD
-step, with no evaluation beside it: the steps go in blocks that switch between
-a side thread and none (in line), so that both see the same stretch of a
-noisy machine. Both give the same numbers, so one model goes on through all
+One training run of the driver's own steps (`dnn_training.training_step`),
+with no evaluation beside it: the steps go in blocks that switch between a
+side thread and none (in line), so that both see the same stretch of a noisy
+machine. Both give the same numbers, so one model goes on through all
 the blocks. Prints the median seconds per step of each, and the median and
 quartiles of the ratios of neighbouring blocks, side thread over in line.
 """
@@ -54,11 +54,7 @@ def main():
                     order, taken = np.random.permutation(len(X)), 0
                 batch = order[taken:taken + B]
                 taken += B
-                x, y = X[batch], Y[batch]
-                scores, cache = network.forward(model, x, True, beside)
-                model['loss'].forward(scores, y)
-                network.backward(model, x, cache, model['loss'].backward(scores, y), beside)
-                optimizer.step()
+                dnn_training.training_step(network, model, optimizer, X[batch], Y[batch], beside)
             seconds[kind].append((time.perf_counter() - start) / args.block)
     finally:
         side.close()

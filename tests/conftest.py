@@ -80,3 +80,9 @@ def endless_run(driver, data, output_dir, stderr=subprocess.PIPE):
     finally:
         process.kill()
         process.wait()
+
+
+def generator_state():
+    """NumPy's global generator state, as something == compares."""
+    state = np.random.get_state()
+    return state[1].tolist(), state[2:]

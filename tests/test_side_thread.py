@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import dnn_training
+from conftest import generator_state
 from dnn_cnn import CNN
 from dnn_cnn_2 import CNN2
 from dnn_misc import conv_layer, dropout
@@ -131,15 +132,6 @@ def test_an_error_in_the_block_waits_for_the_side_thread(side):
     assert finished.is_set()  # nothing still writes the gradients once the error is out
 
 
-def generator_state():
-    state = np.random.get_state()
-    return state[1].copy(), state[2:]
-
-
-def same_state(a, b):
-    return np.array_equal(a[0], b[0]) and a[1] == b[1]
-
-
 def test_draws_made_ahead_give_the_mask_a_forward_would_draw():
     X = np.random.RandomState(3).randn(5, 7)
     np.random.seed(4)
@@ -149,9 +141,9 @@ def test_draws_made_ahead_give_the_mask_a_forward_would_draw():
     module = dropout(0.5)
     module.draw_ahead(X.shape)
     assert np.array_equal(module.forward(X, is_train=True), in_line)
-    assert same_state(generator_state(), after_in_line)  # nothing drawn twice
+    assert generator_state() == after_in_line  # nothing drawn twice
     module.forward(X, is_train=True)  # draws made ahead serve one forward: the next one draws its own
-    assert not same_state(generator_state(), after_in_line)
+    assert generator_state() != after_in_line
 
 
 def test_draws_made_ahead_for_another_shape_are_an_error():
@@ -185,7 +177,7 @@ def test_dropout_draws_beside_the_layers_before_it_only_while_the_cpu_is_free(cp
         before = generator_state()
         with side.drawing(module, X.shape, is_train=False):  # testing: nothing to draw
             pass
-        assert same_state(generator_state(), before)
+        assert generator_state() == before
     finally:
         side.close()
 
