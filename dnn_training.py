@@ -149,8 +149,8 @@ def train(network, args, data, log=print):
     X_valid, Y_valid = X_valid[:len(X_valid) // B * B], Y_valid[:len(Y_valid) // B * B]
     evaluation = EpochEvaluation(network, (X_eval, Y_eval), (X_valid, Y_valid),
                                  background=evaluates_in_background(network, model, X_valid[:B]))
-    # Started after the evaluation's fork (which copies no thread), on the CPU it leaves free.
-    side = SideThread(cpu_free=lambda: not evaluation.busy()) if has_second_cpu() else IN_LINE
+    # Started after the evaluation's fork (which copies no thread), on the CPU the niced evaluation gives way on.
+    side = SideThread(cpu_free=lambda: not evaluation.competes()) if has_second_cpu() else IN_LINE
 
     record = {'train': [], 'val': []}
     started = time.perf_counter()

@@ -11,8 +11,11 @@ lock) need nothing from the layers before it, which draw nothing
 (dropout.draw_ahead). The numbers are the very same: each call does what it
 did, in the same order of draws, only at the same time as others.
 
-Only while the second CPU is free: train() evaluates each epoch there while the
-next one trains, and a side thread beside that evaluation slows training down.
+train() evaluates each epoch on the second CPU while the next one trains, in a
+process niced below training (dnn_evaluation.NICENESS): the system gives the
+CPU over to this thread the moment it has a job. Beside an evaluation at
+training's own priority (a thread, where there is no fork), a side thread
+only slows training down, and all runs in line.
 """
 import queue
 import threading

@@ -1,15 +1,19 @@
 """Seconds per training step with the side thread (side_thread.py) and without, block by block.
 
     python3 bench/side.py q310 --steps 1500 --block 20
+    python3 bench/side.py q310 --evaluating 19   # beside a process evaluating at niceness 19
 
 One training run of the driver's own steps (`dnn_training.training_step`),
 with no evaluation beside it: the steps go in blocks that switch between a
 side thread and none (in line), so that both see the same stretch of a noisy
 machine. Both give the same numbers, so one model goes on through all
-the blocks. Prints the median seconds per step of each, and the median and
+the blocks. With --evaluating N, a forked process evaluates the model
+without a pause meanwhile, niced by N (train() nices its evaluation process
+by dnn_evaluation.NICENESS). Prints the median seconds per step of each, and the median and
 quartiles of the ratios of neighbouring blocks, side thread over in line.
 """
 import argparse
+import multiprocessing
 import os
 import statistics
 import sys
@@ -21,16 +25,26 @@ sys.path[:0] = [os.path.dirname(HERE), HERE]
 from configs import CONFIGS, setup  # noqa: E402
 
 
+def evaluate_forever(evaluate, network, model, X, Y, niceness):
+    """An evaluation process that never pauses: the model as it was forked, over X and Y, again and again."""
+    os.nice(niceness)
+    while True:
+        evaluate(network, model, X, Y)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('question', choices=[q for q, module, _ in CONFIGS if module.startswith('dnn_cnn')])
     parser.add_argument('--steps', type=int, default=1500, help='training steps in all (default 1500)')
     parser.add_argument('--block', type=int, default=20, help='steps per block (default 20)')
+    parser.add_argument('--evaluating', type=int, metavar='NICENESS',
+                        help='evaluate without a pause in a process beside training, niced by NICENESS')
     args = parser.parse_args()
 
     network, run = setup(args.question, 1)  # first: a CNN driver chooses the BLAS threads before NumPy loads
     import numpy as np
 
+    import dnn_evaluation
     import dnn_training
     from data_loader import load_mnist
     from side_thread import IN_LINE, SideThread
@@ -42,6 +56,11 @@ def main():
     optimizer = dnn_training.SGD(model, run.learning_rate, run.alpha, run.lambda_)
     B = run.minibatch_size
     seconds = {'in line': [], 'side thread': []}
+    evaluating = None
+    if args.evaluating is not None:  # forked before the side thread starts: a fork copies no thread
+        evaluating = multiprocessing.get_context('fork').Process(
+            target=evaluate_forever, args=(dnn_evaluation.evaluate, network, model, X[:1000], Y[:1000], args.evaluating), daemon=True)
+        evaluating.start()
     side = SideThread()
     try:
         order, taken = np.random.permutation(len(X)), 0
@@ -58,11 +77,14 @@ def main():
             seconds[kind].append((time.perf_counter() - start) / args.block)
     finally:
         side.close()
+        if evaluating is not None:
+            evaluating.terminate()
     for kind, values in seconds.items():
         print(f'{args.question}, {kind}: median {statistics.median(values) * 1e3:.3f} ms per step')
     ratios = [a / b for a, b in zip(seconds['side thread'], seconds['in line'])]
     low, _, high = statistics.quantiles(ratios, n=4)
-    print(f'{args.question}, side thread / in line: median {statistics.median(ratios):.3f}, quartiles '
+    beside = '' if args.evaluating is None else f', beside an evaluation niced by {args.evaluating}'
+    print(f'{args.question}{beside}, side thread / in line: median {statistics.median(ratios):.3f}, quartiles '
           f'{low:.3f}-{high:.3f} ({len(ratios)} pairs of blocks of {args.block} steps)')
     return 0
 

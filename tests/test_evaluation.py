@@ -99,13 +99,29 @@ def test_the_evaluation_tells_while_its_worker_is_busy(images, monkeypatch, work
     data = small_split(images, 20, 20)
     evaluation = dnn_evaluation.EpochEvaluation(CNN2, data['train'], data['valid'], background=True)
     try:
-        assert not evaluation.busy()
+        assert not evaluation.busy() and not evaluation.competes()
         evaluation.after_epoch(0, CNN2.build_model(0.5))
         assert evaluation.busy()
+        # A thread shares training's priority; the process runs niced, out of training's way.
+        assert evaluation.competes() == (worker == 'thread')
         deadline = time.time() + 30
         while evaluation.busy() and time.time() < deadline:
             time.sleep(0.01)
-        assert not evaluation.busy()  # done, though nobody has collected its figures yet
+        assert not evaluation.busy() and not evaluation.competes()  # done, though nobody has collected its figures yet
+        assert evaluation._finish()[0][0] == 0
+    finally:
+        evaluation.close()
+
+
+@linux_only
+def test_the_evaluation_process_runs_niced(images, monkeypatch):
+    monkeypatch.setattr(dnn_evaluation, '_worker', forked_alone)
+    data = small_split(images, 20, 20)
+    evaluation = dnn_evaluation.EpochEvaluation(CNN, data['train'], data['valid'], background=True)
+    try:
+        evaluation.after_epoch(0, CNN.build_model(0.5))  # the niceness is set before the first job is read
+        ours, theirs = os.getpriority(os.PRIO_PROCESS, 0), os.getpriority(os.PRIO_PROCESS, evaluation._worker._process.pid)
+        assert theirs == min(19, ours + dnn_evaluation.NICENESS) and (theirs > ours or ours == 19)
         assert evaluation._finish()[0][0] == 0
     finally:
         evaluation.close()
