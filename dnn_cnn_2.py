@@ -62,7 +62,7 @@ def backward(model, x, cache, grad_a1, side=IN_LINE):
 
 CNN2 = Network(prefix='CNN2', learning_rate=0.001, dropout_rate=0.5, step=30, as_images=True,
                build_model=build_model, forward=forward, backward=backward,
-               eval_batch=20)
+               eval_batch=10)
 
 if __name__ == '__main__':
     sys.exit(main(CNN2))

@@ -455,14 +455,27 @@ def _im2col(X, k, stride, pad):
     X: (N, C, H, W). Returns (k * k * C, N * Ho * Wo): rows in (i, j, c)
     order, columns in (n, y, x) order; the rows of one offset (i, j) form
     one contiguous (C, N, Ho, Wo) block.
+
+    In two steps, so that the image's short rows are copied k times, not
+    k * k: first, for each column offset j, shifted[j, c, n, y, x] = the
+    padded image's pixel (y, x * stride + j), taken straight from X; then
+    for each row offset i, the windows' rows y * stride + i of those, at
+    stride 1 one run of Ho * Wo numbers per channel and sample.
     """
     N, C, H, W = X.shape
-    padded = np.zeros((C, N, H + 2 * pad, W + 2 * pad))
-    padded[:, :, pad:pad + H, pad:pad + W] = X.transpose(1, 0, 2, 3)
     Ho, Wo = _output_size(H + 2 * pad, k, stride), _output_size(W + 2 * pad, k, stride)
-    cols = np.empty((k * k, C, N, Ho, Wo))
-    for offset, index in _window_offsets(k, stride, Ho, Wo):
-        cols[offset] = padded[index]
+    image = X.transpose(1, 0, 2, 3)
+    shifted = np.zeros((k, C, N, H + 2 * pad, Wo))
+    for j in range(k):
+        # Window x takes image column x * stride + j - pad: inside the image for x in [first, stop).
+        first = max(0, -(-(pad - j) // stride))
+        stop = min(Wo, (W - 1 + pad - j) // stride + 1)
+        if first < stop:
+            source = slice(first * stride + j - pad, (stop - 1) * stride + j - pad + 1, stride)
+            shifted[j, :, :, pad:pad + H, first:stop] = image[:, :, :, source]
+    cols = np.empty((k, k, C, N, Ho, Wo))
+    for i, rows in enumerate(_window_slices(k, stride, Ho)):
+        cols[i] = shifted[:, :, :, rows]
     return cols.reshape(k * k * C, N * Ho * Wo)
 
 
