@@ -144,10 +144,10 @@ class EpochEvaluation:
         return self._running is not None and not self._running[1].done()
 
     def competes(self):
-        """Whether the worker is evaluating at training's own priority, so that one more thread of
-        training would slow both down: a thread worker, while busy. The process runs niced
-        (NICENESS), and the system hands its CPU to a thread of training the moment one has work."""
-        return isinstance(self._worker, ThreadPoolExecutor) and self.busy()
+        """Whether the worker is evaluating at about training's own priority, so that one more
+        thread of training would slow both down: a thread worker, while busy, or a process that
+        could not be niced far enough below training (_Process.gives_way)."""
+        return self.busy() and not (isinstance(self._worker, _Process) and self._worker.gives_way)
 
     def _finish(self):
         """Wait for the evaluation still running, and return it as after_epoch does."""
@@ -180,14 +180,14 @@ class _Unpicklable(Exception):
     """The model cannot be sent to the worker process."""
 
 
-# How much lower than training's the evaluation process's priority is (os.nice). Training's side
-# thread (side_thread.py) then runs beside an evaluation: a Q3.10 step took 0.914 of its time in
-# line beside a process evaluating without pause at niceness 19, 0.916 at 10, against 1.020 at 5 and
-# 1.025 at 0, where the two share the CPU (`python3 bench/side.py q310 --evaluating N`). In line,
-# training was as fast beside either. The evaluation still ends well within the next epoch; and
-# where other programs keep the CPU busy, it gets less of it, and training waits for it at the
-# epoch's end, as it would evaluating in line.
-NICENESS = 19
+# How much lower than training's the evaluation process's priority is (os.nice), and how far below
+# it must be at least for training's side thread (side_thread.py) to run beside an evaluation: a
+# Q3.10 step took 0.914 of its time in line beside a process evaluating without pause at niceness
+# 19, 0.916 at 10, against 1.020 at 5 and 1.025 at 0, where the two share the CPU (`python3
+# bench/side.py q310 --evaluating N`). In line, training was as fast beside either. The evaluation
+# still ends well within the next epoch; where other programs keep the CPU busy, it gets less of
+# it, and training waits for it at the epoch's end, as it would evaluating in line.
+NICENESS, GIVES_WAY_AT = 19, 10
 
 
 class _Process:
@@ -203,6 +203,8 @@ class _Process:
         self._process.start()
         theirs.close()
         self._busy = False
+        ours = os.getpriority(os.PRIO_PROCESS, 0)  # the process's, once niced: at most 19
+        self.gives_way = min(19, ours + NICENESS) - ours >= GIVES_WAY_AT
 
     def submit(self, job, model, *args):
         try:

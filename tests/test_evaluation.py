@@ -114,6 +114,29 @@ def test_the_evaluation_tells_while_its_worker_is_busy(images, monkeypatch, work
 
 
 @linux_only
+def test_an_evaluation_process_that_cannot_be_niced_enough_competes(images, monkeypatch):
+    # Started from a run niced by 15 already, the process gets to 19 at most: too close to give way.
+    evaluate = dnn_evaluation.evaluate
+
+    def slow(*args):
+        time.sleep(0.3)
+        return evaluate(*args)
+
+    monkeypatch.setattr(dnn_evaluation, 'evaluate', slow)  # before the worker starts: a process forks with it
+    monkeypatch.setattr(dnn_evaluation, '_worker', forked_alone)
+    monkeypatch.setattr(dnn_evaluation.os, 'getpriority', lambda *_: 15)
+    data = small_split(images, 20, 20)
+    evaluation = dnn_evaluation.EpochEvaluation(CNN, data['train'], data['valid'], background=True)
+    try:
+        assert not evaluation._worker.gives_way
+        evaluation.after_epoch(0, CNN.build_model(0.5))
+        assert evaluation.competes()
+        assert evaluation._finish()[0][0] == 0 and not evaluation.competes()
+    finally:
+        evaluation.close()
+
+
+@linux_only
 def test_the_evaluation_process_runs_niced(images, monkeypatch):
     monkeypatch.setattr(dnn_evaluation, '_worker', forked_alone)
     data = small_split(images, 20, 20)
