@@ -88,14 +88,19 @@ def test_an_error_while_evaluating_in_the_background_reaches_the_caller(images, 
         assert 'in failing' in str(raised.value.__cause__)
 
 
-def test_the_evaluation_tells_while_its_worker_is_busy(images, monkeypatch, worker):
+def slow_evaluation(monkeypatch):
+    """Each evaluation takes 0.3 s longer. Before the worker starts: a process forks with it."""
     evaluate = dnn_evaluation.evaluate
 
     def slow(*args):
         time.sleep(0.3)
         return evaluate(*args)
 
-    monkeypatch.setattr(dnn_evaluation, 'evaluate', slow)  # before the worker starts: a process forks with it
+    monkeypatch.setattr(dnn_evaluation, 'evaluate', slow)
+
+
+def test_the_evaluation_tells_while_its_worker_is_busy(images, monkeypatch, worker):
+    slow_evaluation(monkeypatch)
     data = small_split(images, 20, 20)
     evaluation = dnn_evaluation.EpochEvaluation(CNN2, data['train'], data['valid'], background=True)
     try:
@@ -116,13 +121,7 @@ def test_the_evaluation_tells_while_its_worker_is_busy(images, monkeypatch, work
 @linux_only
 def test_an_evaluation_process_that_cannot_be_niced_enough_competes(images, monkeypatch):
     # Started from a run niced by 15 already, the process gets to 19 at most: too close to give way.
-    evaluate = dnn_evaluation.evaluate
-
-    def slow(*args):
-        time.sleep(0.3)
-        return evaluate(*args)
-
-    monkeypatch.setattr(dnn_evaluation, 'evaluate', slow)  # before the worker starts: a process forks with it
+    slow_evaluation(monkeypatch)
     monkeypatch.setattr(dnn_evaluation, '_worker', forked_alone)
     monkeypatch.setattr(dnn_evaluation.os, 'getpriority', lambda *_: 15)
     data = small_split(images, 20, 20)
@@ -142,10 +141,10 @@ def test_the_evaluation_process_runs_niced(images, monkeypatch):
     data = small_split(images, 20, 20)
     evaluation = dnn_evaluation.EpochEvaluation(CNN, data['train'], data['valid'], background=True)
     try:
-        evaluation.after_epoch(0, CNN.build_model(0.5))  # the niceness is set before the first job is read
+        evaluation.after_epoch(0, CNN.build_model(0.5))
+        assert evaluation._finish()[0][0] == 0  # so the process has niced itself: before it read the job
         ours, theirs = os.getpriority(os.PRIO_PROCESS, 0), os.getpriority(os.PRIO_PROCESS, evaluation._worker._process.pid)
         assert theirs == min(19, ours + dnn_evaluation.NICENESS) and (theirs > ours or ours == 19)
-        assert evaluation._finish()[0][0] == 0
     finally:
         evaluation.close()
 
