@@ -125,6 +125,17 @@ def training_step(network, model, optimizer, x, y, side=IN_LINE):
     optimizer.step()
 
 
+def new_training(network, args):
+    """The model and its optimizer as a run starts: the generator seeded, the model built (its
+    initial draws), and the first layer told that its input is data."""
+    np.random.seed(args.random_seed)
+    model = network.build_model(args.dropout_rate)
+    # Nothing uses the gradient with respect to the data: this repository's
+    # modules skip it when told so, and a student's module ignores the flag.
+    next(iter(model.values())).input_is_data = True
+    return model, SGD(model, args.learning_rate, args.alpha, args.lambda_)
+
+
 def train(network, args, data, log=print):
     """Train as the course pipeline does; return the record {'train': [...], 'val': [...]} of
     accuracies per epoch, and the trained model dict.
@@ -133,12 +144,7 @@ def train(network, args, data, log=print):
     (`evaluates_in_background`): its log lines then come one epoch later, with the same numbers.
     Raises FloatingPointError when the training loss stops being finite.
     """
-    np.random.seed(args.random_seed)
-    model = network.build_model(args.dropout_rate)
-    # Nothing uses the gradient with respect to the data: this repository's
-    # modules skip it when told so, and a student's module ignores the flag.
-    next(iter(model.values())).input_is_data = True
-    optimizer = SGD(model, args.learning_rate, args.alpha, args.lambda_)
+    model, optimizer = new_training(network, args)
 
     X_train, Y_train = data['train']
     X_valid, Y_valid = data['valid']

@@ -58,10 +58,7 @@ def main():
     models, optimizers, generators = {}, {}, {}
     for kind, modules in kinds.items():
         driver.update({name: getattr(modules, name) for name in list(driver) if hasattr(modules, name)})
-        np.random.seed(run.random_seed)
-        models[kind] = network.build_model(run.dropout_rate)
-        next(iter(models[kind].values())).input_is_data = True
-        optimizers[kind] = dnn_training.SGD(models[kind], run.learning_rate, run.alpha, run.lambda_)
+        models[kind], optimizers[kind] = dnn_training.new_training(network, run)
         generators[kind] = np.random.get_state()
 
     side = SideThread() if network.as_images and has_second_cpu() else IN_LINE

@@ -50,10 +50,7 @@ def main():
     from side_thread import IN_LINE, SideThread
 
     X, Y = load_mnist(as_images=True)['train']
-    np.random.seed(run.random_seed)
-    model = network.build_model(run.dropout_rate)
-    next(iter(model.values())).input_is_data = True
-    optimizer = dnn_training.SGD(model, run.learning_rate, run.alpha, run.lambda_)
+    model, optimizer = dnn_training.new_training(network, run)
     B = run.minibatch_size
     seconds = {'in line': [], 'side thread': []}
     evaluating = None
