@@ -147,7 +147,8 @@ class EpochEvaluation:
         """Whether the worker is evaluating at about training's own priority, so that one more
         thread of training would slow both down: a thread worker, while busy, or a process that
         could not be niced far enough below training (_Process.gives_way)."""
-        return self.busy() and not (isinstance(self._worker, _Process) and self._worker.gives_way)
+        # Asked before every side-thread job: a process that gives way is never asked about its pipe.
+        return not (isinstance(self._worker, _Process) and self._worker.gives_way) and self.busy()
 
     def _finish(self):
         """Wait for the evaluation still running, and return it as after_epoch does."""
