@@ -134,6 +134,7 @@ def test_dropout_gradients(shape, r):
 
 @pytest.mark.parametrize('N, C, O, H, W, k, s', [
     (1, 1, 2, 6, 6, 3, 1), (2, 3, 4, 5, 7, 3, 2), (3, 2, 3, 8, 6, 5, 1), (1, 2, 2, 9, 7, 5, 2),
+    (2, 12, 11, 5, 4, 3, 1), (2, 16, 3, 6, 5, 2, 1),
 ])
 def test_conv_gradients(N, C, O, H, W, k, s):
     rng = np.random.RandomState(3)
@@ -269,7 +270,9 @@ def naive_max_pool_backward(X, grad, grad_route):
 
 @pytest.mark.parametrize('k', [3, 5])
 @pytest.mark.parametrize('stride', [1, 2])
-@pytest.mark.parametrize('C, O', [(1, 2), (3, 4), (3, 3)])  # C == O: the input gradient reuses X's column buffer
+# C == O: the input gradient reuses X's column buffer; from 11 channels up, window rows at stride 1
+# are blocks of their own (nn.ROW_BLOCK_MIN), in the forward pass (C), the input gradient (O) or both.
+@pytest.mark.parametrize('C, O', [(1, 2), (3, 4), (3, 3), (12, 11), (12, 2), (2, 12)])
 def test_conv_matches_loops(k, stride, C, O):
     rng = np.random.RandomState(k * 10 + stride + C)
     layer = nn.conv_layer(C, O, k, stride)
