@@ -387,7 +387,7 @@ def add_momentum(model):
 
 # Window gathering for conv_layer and max_pool. The course's dnn_im2col.py
 # has other layouts: offset-major columns let one matrix product per minibatch
-# do a whole convolution on channel-major images, with no copy between layers.
+# (or per window row, _windows) do a whole convolution on channel-major images.
 
 _ROW_PRODUCTS_MATCH = {}
 

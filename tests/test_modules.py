@@ -290,7 +290,7 @@ def test_conv_matches_loops(k, stride, C, O):
     assert np.allclose(layer.gradient['b'], expected_b, rtol=0, atol=1e-10)
 
 
-@pytest.mark.parametrize('C, O', [(2, 3), (3, 3)])
+@pytest.mark.parametrize('C, O', [(2, 3), (3, 3), (12, 12)])
 def test_conv_backward_does_not_depend_on_calls_in_between(C, O):
     # The layer keeps the forward's columns for the backward: they must never be stale.
     rng = np.random.RandomState(7)
