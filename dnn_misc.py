@@ -478,7 +478,7 @@ def _windows(X, k, stride, pad):
     (y, n, x) order, so that rows i .. i + Ho - 1 of every sample are one run of memory. The image
     is then copied k times, not k * k as by _im2col, which gives one block in (n, y, x) order.
     """
-    N, C, H, W = X.shape
+    N, C = X.shape[:2]
     if stride == 1 and k * C >= ROW_BLOCK_MIN:
         shifted = _shifted_columns(X, k, stride, pad, BY_ROW)  # (k, C, H + 2 pad, N, Wo)
         Ho, run = shifted.shape[2] - k + 1, N * shifted.shape[4]
