@@ -156,7 +156,7 @@ class conv_layer:
         self.gradient = {key: np.zeros_like(value) for key, value in self.params.items()}
         self._input = self._blocks = None
 
-    def _windows(self, X, reuse):
+    def _cached_windows(self, X, reuse):
         """_windows of X; with `reuse`, the forward pass's when that pass saw this same X."""
         if not (reuse and X is self._input):
             self._input = X
@@ -173,7 +173,7 @@ class conv_layer:
         out[n, o] = b[o] + sum over c, i, j of W[o, c, i, j] X_pad[n, c, y s + i, x s + j]."""
         N, _, H, W = X.shape
         k, s, p = self.filter_len, self.stride, self.padding
-        blocks, order = self._windows(X, reuse=False)
+        blocks, order = self._cached_windows(X, reuse=False)
         out = _multiply(self._weight_matrix(), blocks)
         out += self.params['b']  # in place: a second temporary of this size costs more than the product
         return _as_images(out, (N, len(out), _output_size(H + 2 * p, k, s), _output_size(W + 2 * p, k, s)), order)
@@ -192,12 +192,11 @@ class conv_layer:
     def parameter_gradients(self, X, grad):
         """backward's first half: stores dL/dW and dL/db."""
         O, C, k, _ = self.params['W'].shape
-        blocks, order = self._windows(X, reuse=True)
+        blocks, order = self._cached_windows(X, reuse=True)
         grad_rows = _as_rows(grad, order)
         grad_W = np.empty((O, k * k * C))
-        width = len(blocks[0])
-        for number, block in enumerate(blocks):
-            np.matmul(grad_rows, block.T, out=grad_W[:, number * width:(number + 1) * width])
+        for columns, block in _beside(grad_W, blocks):
+            np.matmul(grad_rows, block.T, out=columns)
         self.gradient['W'] = grad_W.reshape(O, k, k, C).transpose(0, 3, 1, 2).copy()
         self.gradient['b'] = grad_rows.sum(axis=1, keepdims=True)
 
@@ -487,12 +486,19 @@ def _windows(X, k, stride, pad):
     return [_im2col(X, k, stride, pad)], BY_SAMPLE
 
 
+def _beside(matrix, blocks):
+    """Each block of _windows with its columns of `matrix`, whose columns match the blocks' rows
+    stacked: [(view of those columns, block)]."""
+    width = len(blocks[0])
+    return [(matrix[:, number * width:(number + 1) * width], block) for number, block in enumerate(blocks)]
+
+
 def _multiply(weights, blocks):
     """weights @ (the blocks stacked), as a sum of products of each block with its columns of weights."""
-    width = len(blocks[0])
-    out = weights[:, :width] @ blocks[0]
-    for number, block in enumerate(blocks[1:], start=1):
-        out += weights[:, number * width:(number + 1) * width] @ block
+    (first_weights, first), *others = _beside(weights, blocks)
+    out = first_weights @ first
+    for columns, block in others:
+        out += columns @ block
     return out
 
 
