@@ -28,15 +28,14 @@ def main():
     args = parser.parse_args()
 
     network, run = setup(args.question, 1)  # first: a CNN driver chooses the BLAS threads before NumPy loads
-    import numpy as np
 
     import dnn_evaluation
+    import dnn_training
     from data_loader import load_mnist
 
     X, Y = load_mnist(as_images=network.as_images)['train']
     X, Y = X[:1000], Y[:1000]
-    np.random.seed(run.random_seed)
-    model = network.build_model(run.dropout_rate)
+    model, _ = dnn_training.new_training(network, run)
     sizes = [int(size) for size in args.batches.split(',')]
     micros = {size: [] for size in sizes}
     for _ in range(args.repeat):

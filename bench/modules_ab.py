@@ -16,7 +16,6 @@ itself shows how even the two slots are.
 import argparse
 import importlib.util
 import os
-import statistics
 import sys
 import time
 
@@ -24,6 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path[:0] = [REPO, HERE]
 
+from blocks import print_per_step, ratio_summary  # noqa: E402
 from configs import CONFIGS, setup  # noqa: E402
 
 
@@ -77,13 +77,10 @@ def main():
     finally:
         side.close()
 
-    for kind, values in seconds.items():
-        print(f'{args.question}, {kind}: median {statistics.median(values) * 1e3:.3f} ms per step')
-    ratios = [new / old for new, old in zip(seconds['new'], seconds['old'])]
-    low, _, high = statistics.quantiles(ratios, n=4)
+    print_per_step(args.question, seconds)
     same = all(np.array_equal(module.params[key], models['new'][name].params[key])
                for name, module in models['old'].items() if hasattr(module, 'params') for key in module.params)
-    print(f'{args.question}, new / old: median {statistics.median(ratios):.3f}, quartiles {low:.3f}-{high:.3f} '
+    print(f"{args.question}, new / old: {ratio_summary(seconds['new'], seconds['old'])} "
           f'({args.blocks} pairs of blocks of {args.block} steps); the same parameters at the end: {same}')
     return 0
 

@@ -15,13 +15,13 @@ quartiles of the ratios of neighbouring blocks, side thread over in line.
 import argparse
 import multiprocessing
 import os
-import statistics
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.dirname(HERE), HERE]
 
+from blocks import print_per_step, ratio_summary  # noqa: E402
 from configs import CONFIGS, setup  # noqa: E402
 
 
@@ -76,13 +76,10 @@ def main():
         side.close()
         if evaluating is not None:
             evaluating.terminate()
-    for kind, values in seconds.items():
-        print(f'{args.question}, {kind}: median {statistics.median(values) * 1e3:.3f} ms per step')
-    ratios = [a / b for a, b in zip(seconds['side thread'], seconds['in line'])]
-    low, _, high = statistics.quantiles(ratios, n=4)
+    print_per_step(args.question, seconds)
     beside = '' if args.evaluating is None else f', beside an evaluation niced by {args.evaluating}'
-    print(f'{args.question}{beside}, side thread / in line: median {statistics.median(ratios):.3f}, quartiles '
-          f'{low:.3f}-{high:.3f} ({len(ratios)} pairs of blocks of {args.block} steps)')
+    print(f"{args.question}{beside}, side thread / in line: {ratio_summary(seconds['side thread'], seconds['in line'])} "
+          f'({len(seconds["in line"])} pairs of blocks of {args.block} steps)')
     return 0
 
 

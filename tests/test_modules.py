@@ -270,8 +270,9 @@ def naive_max_pool_backward(X, grad, grad_route):
 
 @pytest.mark.parametrize('k', [3, 5])
 @pytest.mark.parametrize('stride', [1, 2])
-# C == O: the input gradient reuses X's column buffer; from 11 channels up, window rows at stride 1
-# are blocks of their own (nn.ROW_BLOCK_MIN), in the forward pass (C), the input gradient (O) or both.
+# C == O: the input gradient's windows have X's shape, and must not be taken for X's own. From 11
+# channels up, window rows at stride 1 are blocks of their own (nn.ROW_BLOCK_MIN), in the forward
+# pass (C), the input gradient (O) or both.
 @pytest.mark.parametrize('C, O', [(1, 2), (3, 4), (3, 3), (12, 11), (12, 2), (2, 12)])
 def test_conv_matches_loops(k, stride, C, O):
     rng = np.random.RandomState(k * 10 + stride + C)
