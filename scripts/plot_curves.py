@@ -29,7 +29,7 @@ PANELS = [
 
 def panels_for(paths):
     """[(title, [(label, path), ...]), ...] for the given result files."""
-    question_of = {name: (question, settings) for question, name, settings in RUNS}
+    question_of = {run.name: (run.question, run.label) for run in RUNS}
     known = {}
     others = []
     for path in paths:

@@ -14,18 +14,10 @@ import os
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+from harness.course import RUNS  # noqa: E402  (the seven runs of the assignment)
 
-# The seven runs of the assignment: question, result file, what it varies.
-RUNS = [
-    ('Q3.3', 'MLP_lr0.01_m0.0_w0.0_d0.0.json', 'MLP'),
-    ('Q3.4', 'MLP_lr0.01_m0.0_w0.0_d0.5.json', 'MLP, dropout 0.5'),
-    ('Q3.5', 'MLP_lr0.01_m0.0_w0.0_d0.95.json', 'MLP, dropout 0.95'),
-    ('Q3.6', 'LR_lr0.01_m0.0_w0.0_d0.0.json', 'MLP without relu'),
-    ('Q3.7', 'CNN_lr0.01_m0.0_w0.0_d0.5.json', 'CNN'),
-    ('Q3.8', 'CNN_lr0.01_m0.9_w0.0_d0.5.json', 'CNN, momentum 0.9'),
-    ('Q3.10', 'CNN2_lr0.001_m0.9_w0.0_d0.5.json', 'two-conv CNN, momentum 0.9'),
-]
-FILE_OF = {question: name for question, name, _ in RUNS}
+FILE_OF = {run.question: run.name for run in RUNS}
 
 
 class ReportError(Exception):
@@ -138,9 +130,9 @@ def main(argv=None):
         return 1
 
     by_name = {os.path.basename(path): result for path, result in loaded.items()}
-    results = {question: by_name[name] for question, name, _ in RUNS if name in by_name}
-    label_of = {name: f'{question} {name}' for question, name, _ in RUNS}
-    order = {name: i for i, (_, name, _) in enumerate(RUNS)}
+    results = {run.question: by_name[run.name] for run in RUNS if run.name in by_name}
+    label_of = {run.name: f'{run.question} {run.name}' for run in RUNS}
+    order = {run.name: i for i, run in enumerate(RUNS)}
     paths = sorted(loaded, key=lambda path: (order.get(os.path.basename(path), len(RUNS)), path))
     rows = [(label_of.get(os.path.basename(path), os.path.basename(path)), summary(loaded[path])) for path in paths]
     try:

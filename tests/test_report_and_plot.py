@@ -22,12 +22,12 @@ def curve(start, end, epochs=30):
 def craft(tmp_path, finals, first=None):
     """Write result files with the given final (train, val) per question; return their paths."""
     paths = []
-    for question, name, _ in report.RUNS:
-        if question not in finals:
+    for run in report.RUNS:
+        if run.question not in finals:
             continue
-        train_end, val_end = finals[question]
-        train0, val0 = (first or {}).get(question, (0.8, 0.8))
-        path = tmp_path / name
+        train_end, val_end = finals[run.question]
+        train0, val0 = (first or {}).get(run.question, (0.8, 0.8))
+        path = tmp_path / run.name
         path.write_text(json.dumps({'train': curve(train0, train_end), 'val': curve(val0, val_end)}))
         paths.append(str(path))
     return paths
