@@ -7,16 +7,8 @@ x (1x28x28) -> conv 5x5, 25 filters -> relu -> max-pool 2x2 -> flatten (4900)
 """
 import sys
 
-import blas_threads
-
-blas_threads.use_one()  # before NumPy loads: see blas_threads.py
-
-from dnn_misc import (conv_layer, dropout, flatten_layer, linear_layer, max_pool, relu,  # noqa: E402
-                      softmax_cross_entropy)
-from dnn_training import Network, main  # noqa: E402
-from side_thread import IN_LINE  # noqa: E402
-
-FEATURES = 4900  # 25 channels of 14 x 14 after the pooling
+from harness.training import Network, main
+from dnn_misc import conv_layer, dropout, flatten_layer, linear_layer, max_pool, relu, softmax_cross_entropy
 
 
 def build_model(dropout_rate):
@@ -26,24 +18,22 @@ def build_model(dropout_rate):
         'M1': max_pool(max_len=2, stride=2),
         'F1': flatten_layer(),
         'drop1': dropout(dropout_rate),
-        'L1': linear_layer(FEATURES, 10),
+        'L1': linear_layer(4900, 10),
         'loss': softmax_cross_entropy(),
     }
 
 
-def forward(model, x, is_train, side=IN_LINE):
-    # Nothing before dropout draws: its draws may be made in a second thread meanwhile.
-    with side.drawing(model['drop1'], (len(x), FEATURES), is_train):
-        c1 = model['C1'].forward(x)
-        h1 = model['nonlinear1'].forward(c1)
-        m1 = model['M1'].forward(h1)
-        f1 = model['F1'].forward(m1)
+def forward(model, x, is_train):
+    c1 = model['C1'].forward(x)
+    h1 = model['nonlinear1'].forward(c1)
+    m1 = model['M1'].forward(h1)
+    f1 = model['F1'].forward(m1)
     d1 = model['drop1'].forward(f1, is_train=is_train)
     a1 = model['L1'].forward(d1)
     return a1, (c1, h1, m1, f1, d1)
 
 
-def backward(model, x, cache, grad_a1, side=None):
+def backward(model, x, cache, grad_a1):
     c1, h1, m1, f1, d1 = cache
     grad_d1 = model['L1'].backward(d1, grad_a1)
     grad_f1 = model['drop1'].backward(f1, grad_d1)

@@ -8,14 +8,8 @@ x (1x28x28) -> conv 5x5, 25 filters -> relu -> max-pool 2x2
 """
 import sys
 
-import blas_threads
-
-blas_threads.use_one()  # before NumPy loads: see blas_threads.py
-
-from dnn_misc import (conv_layer, dropout, flatten_layer, linear_layer, max_pool, relu,  # noqa: E402
-                      softmax_cross_entropy)
-from dnn_training import Network, main  # noqa: E402
-from side_thread import IN_LINE  # noqa: E402
+from harness.training import Network, main
+from dnn_misc import conv_layer, dropout, flatten_layer, linear_layer, max_pool, relu, softmax_cross_entropy
 
 
 def build_model(dropout_rate):
@@ -33,7 +27,7 @@ def build_model(dropout_rate):
     }
 
 
-def forward(model, x, is_train, side=None):
+def forward(model, x, is_train):
     c1 = model['C1'].forward(x)
     h1 = model['nonlinear1'].forward(c1)
     m1 = model['M1'].forward(h1)
@@ -46,18 +40,17 @@ def forward(model, x, is_train, side=None):
     return a1, (c1, h1, m1, c2, h2, m2, f1, d1)
 
 
-def backward(model, x, cache, grad_a1, side=IN_LINE):
+def backward(model, x, cache, grad_a1):
     c1, h1, m1, c2, h2, m2, f1, d1 = cache
     grad_d1 = model['L1'].backward(d1, grad_a1)
     grad_f1 = model['drop1'].backward(f1, grad_d1)
     grad_m2 = model['F1'].backward(m2, grad_f1)
     grad_h2 = model['M2'].backward(h2, grad_m2)
     grad_c2 = model['nonlinear2'].backward(c2, grad_h2)
-    # C2's weight gradient, which nothing below needs, may go on in a second thread meanwhile.
-    with side.backward(model['C2'], m1, grad_c2) as grad_m1:
-        grad_h1 = model['M1'].backward(h1, grad_m1)
-        grad_c1 = model['nonlinear1'].backward(c1, grad_h1)
-        model['C1'].backward(x, grad_c1)
+    grad_m1 = model['C2'].backward(m1, grad_c2)
+    grad_h1 = model['M1'].backward(h1, grad_m1)
+    grad_c1 = model['nonlinear1'].backward(c1, grad_h1)
+    model['C1'].backward(x, grad_c1)
 
 
 CNN2 = Network(prefix='CNN2', learning_rate=0.001, dropout_rate=0.5, step=30, as_images=True,

@@ -6,8 +6,8 @@ x -> linear 784->1000 -> relu -> dropout -> linear 1000->10 -> softmax cross-ent
 """
 import sys
 
+from harness.training import Network, main
 from dnn_misc import dropout, linear_layer, relu, softmax_cross_entropy
-from dnn_training import Network, main
 
 
 def build_model(dropout_rate):
@@ -20,7 +20,7 @@ def build_model(dropout_rate):
     }
 
 
-def forward(model, x, is_train, side=None):
+def forward(model, x, is_train):
     a1 = model['L1'].forward(x)
     h1 = model['nonlinear1'].forward(a1)
     d1 = model['drop1'].forward(h1, is_train=is_train)
@@ -28,7 +28,7 @@ def forward(model, x, is_train, side=None):
     return a2, (a1, h1, d1)
 
 
-def backward(model, x, cache, grad_a2, side=None):
+def backward(model, x, cache, grad_a2):
     a1, h1, d1 = cache
     grad_d1 = model['L2'].backward(d1, grad_a2)
     grad_h1 = model['drop1'].backward(h1, grad_d1)

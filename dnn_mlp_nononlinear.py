@@ -6,8 +6,8 @@ x -> linear 784->1000 -> dropout -> linear 1000->10 -> softmax cross-entropy
 """
 import sys
 
+from harness.training import Network, main
 from dnn_misc import dropout, linear_layer, softmax_cross_entropy
-from dnn_training import Network, main
 
 
 def build_model(dropout_rate):
@@ -19,14 +19,14 @@ def build_model(dropout_rate):
     }
 
 
-def forward(model, x, is_train, side=None):
+def forward(model, x, is_train):
     a1 = model['L1'].forward(x)
     d1 = model['drop1'].forward(a1, is_train=is_train)
     a2 = model['L2'].forward(d1)
     return a2, (a1, d1)
 
 
-def backward(model, x, cache, grad_a2, side=None):
+def backward(model, x, cache, grad_a2):
     a1, d1 = cache
     grad_d1 = model['L2'].backward(d1, grad_a2)
     grad_a1 = model['drop1'].backward(a1, grad_d1)

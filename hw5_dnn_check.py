@@ -19,8 +19,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from checker.groups import GROUPS  # noqa: E402
-from checker.runner import run_checks  # noqa: E402
+from harness.checker.groups import GROUPS  # noqa: E402
+from harness.checker.runner import run_checks  # noqa: E402
 
 VERDICTS = ('PASS', 'WARN', 'FAIL')
 PIPELINE_TIME_LIMIT = 120.0

@@ -6,17 +6,17 @@
     python3 bench/bench.py --baseline ../old  # and another checkout of this repository, ratio ours / it
 
 Each measurement runs in a fresh process (so its peak memory is its own; the
-evaluation process a CNN run forks on Linux is reported beside it, the pages
-they share counted in both) through the drivers' real code: `dnn_training.train`
+evaluation process a run forks on Linux is reported beside it, the pages
+they share counted in both) through the drivers' real code: `harness.training.train`
 with the driver's network.
 A figure is the whole run's seconds divided by its epochs. Where ours evaluates
-each epoch alongside the next one's training (the CNNs, see dnn_evaluation.py),
-the last evaluation runs after training, on both CPUs: a run of E epochs pays
-about 1/(2E) of an evaluation more per epoch than a 30-epoch run. Each repeat runs ours and the
+each epoch alongside the next one's training (harness/evaluation.py),
+the last evaluation runs after training: a run of E epochs pays about 1/E of
+an evaluation more per epoch than a 30-epoch run. Each repeat runs ours and the
 others (PyTorch, a baseline checkout measured by its own bench.py) back to
 back, the order reversing from one repeat to the next; every figure is the
 median over the repeats, and ours / other the median of the ratios within each
-repeat. Writes bench/RESULTS.md and bench/results.json.
+repeat. Writes bench/RESULTS.md (keeping its '## History' section) and bench/results.json.
 """
 import argparse
 import importlib.util
@@ -43,9 +43,8 @@ def peak_memory_mb(who='self'):
 
 def measure_ours(question, epochs):
     """One measurement of our driver, in this process: a dict of seconds and megabytes."""
-    network, args = setup(question, epochs)  # first: a CNN driver chooses the BLAS threads before NumPy loads
-    import dnn_evaluation
-    import dnn_training
+    network, args = setup(question, epochs)  # first: the driver's harness asks for one BLAS thread before NumPy loads
+    from harness import evaluation, training
     from data_loader import load_mnist
 
     start = time.perf_counter()
@@ -54,19 +53,19 @@ def measure_ours(question, epochs):
 
     # The seconds of each evaluation, as the log line reports them, and whether any ran in the background.
     eval_seconds, background = [], []
-    EpochEvaluation = dnn_evaluation.EpochEvaluation
+    EpochEvaluation = evaluation.EpochEvaluation
 
     after_epoch = EpochEvaluation.after_epoch
 
     def timed_after_epoch(self, *args, **kwargs):
         finished = after_epoch(self, *args, **kwargs)
         eval_seconds.extend(results[-1] for _, results in finished)
-        background.append(self._worker is not None)
+        background.append(self._pool is not None)
         return finished
 
     EpochEvaluation.after_epoch = timed_after_epoch
     start = time.perf_counter()
-    record, _ = dnn_training.train(network, args, data, log=lambda *_: None)
+    record, _ = training.train(network, args, data, log=lambda *_: None)
     total = time.perf_counter() - start
     return {'load_s': load_s, 'total_s': total / epochs, 'eval_s': sum(eval_seconds) / epochs,
             'background': any(background), 'peak_mb': peak_memory_mb(),
@@ -91,6 +90,18 @@ def run_child(kind, question, epochs, baseline=None):
     out = subprocess.run([sys.executable, script, '--child', 'ours' if kind == 'baseline' else kind, question,
                           '--epochs', str(epochs)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.splitlines()[-1])
+
+
+def kept_history(path):
+    """What follows a line '## History' in the file this run replaces: the record of earlier
+    measurements, which each new table keeps below it."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return ''
+    start = text.find('\n## History')
+    return text[start:] if start >= 0 else ''
 
 
 def machine_description():
@@ -188,8 +199,8 @@ def write_report(args, results):
     ]
     if any(result['ours']['background'] for result in results.values()):
         lines += ['Where ours evaluates "alongside training", each epoch is evaluated on the second CPU while the'
-                  ' next one trains, and the last epoch\'s evaluation runs after training, on both CPUs: a run'
-                  ' of E epochs pays about 1/(2E) of an evaluation more per epoch than a long run does.', '']
+                  ' next one trains, and the last epoch\'s evaluation runs after training: a run'
+                  ' of E epochs pays about 1/E of an evaluation more per epoch than a long run does.', '']
     if any(result['ours'].get('worker_peak_mb') for result in results.values()):
         lines += ['"+ N evaluating" is the peak of the process that evaluates in the background (on Linux);'
                   ' the pages it shares with training, from the fork, count in both figures.', '']
@@ -214,8 +225,9 @@ def write_report(args, results):
             row += (f" {theirs['total_s']:.2f} | {result[kind + '_ratio']:.2f} |"
                     f" {min(ratios):.2f}-{max(ratios):.2f} |")
         lines.append(row)
+    history = kept_history(args.output)
     with open(args.output, 'w') as f:
-        f.write('\n'.join(lines) + '\n')
+        f.write('\n'.join(lines) + '\n' + history)
     with open(os.path.splitext(args.output)[0].replace('RESULTS', 'results') + '.json', 'w') as f:
         json.dump({'machine': machine_description(), 'epochs': args.epochs, 'repeat': args.repeat,
                    'results': results}, f, indent=1)

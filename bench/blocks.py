@@ -1,4 +1,4 @@
-"""How bench/side.py and bench/modules_ab.py report training steps timed in alternating blocks."""
+"""How bench/modules_ab.py reports training steps timed in alternating blocks."""
 import statistics
 
 

@@ -15,14 +15,15 @@ CONFIGS = [  # (question, driver module, flags that differ from its defaults)
 def setup(question, epochs):
     """(network, args) of a question: the driver's own defaults and the question's flags, `epochs` epochs.
 
-    The driver is imported first, as running it would: a CNN driver chooses the BLAS threads
-    before NumPy loads (blas_threads.py).
+    The driver is imported first, as running it would: its harness asks for one BLAS thread
+    before NumPy loads (harness/__init__.py).
     """
     module_name, flags = next((m, f) for q, m, f in CONFIGS if q == question)
     driver = importlib.import_module(module_name)
-    import dnn_training
+    from harness.flags import build_parser
+    from harness import training
 
-    network = next(v for v in vars(driver).values() if isinstance(v, dnn_training.Network))
-    args = dnn_training.build_parser(network).parse_args([])
+    network = next(v for v in vars(driver).values() if isinstance(v, training.Network))
+    args = build_parser(network).parse_args([])
     vars(args).update(flags, num_epoch=epochs)
     return network, args

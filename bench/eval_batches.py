@@ -2,7 +2,7 @@
 
     python3 bench/eval_batches.py q310 --batches 5,10,20,40 --repeat 7
 
-`dnn_evaluation.evaluate` over the first 1000 training samples with the
+`evaluation.evaluate` over the first 1000 training samples with the
 model as the question builds it, once per batch size in each repeat, so that
 all sizes see the same stretch of a noisy machine. Prints the median of each;
 a driver's `eval_batch` is the fastest of them.
@@ -29,19 +29,19 @@ def main():
 
     network, run = setup(args.question, 1)  # first: a CNN driver chooses the BLAS threads before NumPy loads
 
-    import dnn_evaluation
-    import dnn_training
+    from harness import evaluation
+    from harness import training
     from data_loader import load_mnist
 
     X, Y = load_mnist(as_images=network.as_images)['train']
     X, Y = X[:1000], Y[:1000]
-    model, _ = dnn_training.new_training(network, run)
+    model, _ = training.new_training(network, run)
     sizes = [int(size) for size in args.batches.split(',')]
     micros = {size: [] for size in sizes}
     for _ in range(args.repeat):
         for size in sizes:
             start = time.perf_counter()
-            dnn_evaluation.evaluate(dataclasses.replace(network, eval_batch=size), model, X, Y)
+            evaluation.evaluate(dataclasses.replace(network, eval_batch=size), model, X, Y)
             micros[size].append((time.perf_counter() - start) / len(X) * 1e6)
     print(f'{args.question}, us per sample (eval_batch {network.eval_batch}): '
           + ', '.join(f'{size}: {statistics.median(values):.1f}' for size, values in micros.items()))

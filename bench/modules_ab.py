@@ -7,8 +7,7 @@ One model of the question per file, each built from that file's modules under
 the question's seed, with its own optimizer and its own copy of the
 generator's state: both train on the same minibatches, in blocks of steps that
 alternate (old, new, new, old, ...), so that both see the same stretch of a
-noisy machine. The CNNs' steps get the side thread, as train() gives them with a
-second CPU. Prints each file's median milliseconds per step, the median and
+noisy machine. Prints each file's median milliseconds per step, the median and
 quartiles of the ratios of neighbouring blocks, new over old, and whether the
 two models' parameters came out bit for bit the same. A file compared with
 itself shows how even the two slots are.
@@ -44,13 +43,11 @@ def main():
     parser.add_argument('--block', type=int, default=20, help='steps per block (default 20)')
     args = parser.parse_args()
 
-    network, run = setup(args.question, 1)  # first: a CNN driver chooses the BLAS threads before NumPy loads
+    network, run = setup(args.question, 1)  # first: the driver's harness asks for one BLAS thread before NumPy loads
     import numpy as np
 
-    import dnn_training
+    from harness import training
     from data_loader import load_mnist
-    from dnn_evaluation import has_second_cpu
-    from side_thread import IN_LINE, SideThread
 
     X, Y = load_mnist(as_images=network.as_images)['train']
     driver = vars(sys.modules[network.build_model.__module__])
@@ -58,24 +55,20 @@ def main():
     models, optimizers, generators = {}, {}, {}
     for kind, modules in kinds.items():
         driver.update({name: getattr(modules, name) for name in list(driver) if hasattr(modules, name)})
-        models[kind], optimizers[kind] = dnn_training.new_training(network, run)
+        models[kind], optimizers[kind] = training.new_training(network, run)
         generators[kind] = np.random.get_state()
 
-    side = SideThread() if network.as_images and has_second_cpu() else IN_LINE
     seconds = {kind: [] for kind in kinds}
     batches = np.random.RandomState(0)
-    try:
-        for pair in range(args.blocks):
-            steps = [batches.choice(len(X), run.minibatch_size, replace=False) for _ in range(args.block)]
-            for kind in (('old', 'new') if pair % 2 == 0 else ('new', 'old')):
-                np.random.set_state(generators[kind])
-                start = time.perf_counter()
-                for batch in steps:
-                    dnn_training.training_step(network, models[kind], optimizers[kind], X[batch], Y[batch], side)
-                seconds[kind].append((time.perf_counter() - start) / args.block)
-                generators[kind] = np.random.get_state()
-    finally:
-        side.close()
+    for pair in range(args.blocks):
+        steps = [batches.choice(len(X), run.minibatch_size, replace=False) for _ in range(args.block)]
+        for kind in (('old', 'new') if pair % 2 == 0 else ('new', 'old')):
+            np.random.set_state(generators[kind])
+            start = time.perf_counter()
+            for batch in steps:
+                training.training_step(network, models[kind], optimizers[kind], X[batch], Y[batch])
+            seconds[kind].append((time.perf_counter() - start) / args.block)
+            generators[kind] = np.random.get_state()
 
     print_per_step(args.question, seconds)
     same = all(np.array_equal(module.params[key], models['new'][name].params[key])

@@ -17,7 +17,7 @@ import sys
 from report import REPO, RUNS, ReportError, load_result
 
 sys.path.insert(0, REPO)
-from result_files import check_can_write, write_or_rescue  # noqa: E402
+from harness.result_files import check_can_write, write_or_rescue  # noqa: E402
 
 PANELS = [
     ('Dropout (Q3.3, Q3.4, Q3.5)', ['Q3.3', 'Q3.4', 'Q3.5']),

@@ -26,7 +26,7 @@ sys.path.insert(0, REPO)
 
 from data_loader import DEFAULT_DATA, DataError, load_mnist  # noqa: E402
 from dnn_misc import softmax  # noqa: E402
-from result_files import check_can_write, write_or_rescue  # noqa: E402
+from harness.result_files import check_can_write, write_or_rescue  # noqa: E402
 
 DRIVERS = {'MLP': ('dnn_mlp', 'MLP'), 'LR': ('dnn_mlp_nononlinear', 'LR'), 'CNN': ('dnn_cnn', 'CNN'),
            'CNN2': ('dnn_cnn_2', 'CNN2')}
@@ -111,6 +111,25 @@ def draw_confusion(plt, labels, predicted, title):
     return figure
 
 
+def draw_all(plt, network, flags, model, X, Y):
+    """{'filters', 'confusion', 'mistakes': the figure} of a trained network on the split X, Y."""
+    prob = predict(network, model, X)
+    labels, predicted = Y[:, 0], prob.argmax(axis=1)
+    run = (f"{network.prefix}, lr {flags['learning_rate']}, momentum {flags['alpha']}, dropout {flags['dropout_rate']}, "
+           f"{flags['num_epoch']} epoch{'s' * (flags['num_epoch'] != 1)}")
+    images, title = first_layer_images(network, model)
+    wrong = np.flatnonzero(predicted != labels)[:GRID]
+    return {
+        'filters': draw_grid(plt, images, [str(i + 1) for i in range(len(images))], f'{title}\n{run}', 'RdBu_r'),
+        'confusion': draw_confusion(plt, labels, predicted, f'Validation split: accuracy '
+                                                            f'{np.mean(predicted == labels):.3f}\n{run}'),
+        'mistakes': draw_grid(plt, X[wrong].reshape(-1, 28, 28),
+                              [f'{labels[i]} read as {predicted[i]} ({prob[i, predicted[i]]:.2f})' for i in wrong],
+                              f'The first {len(wrong)} of {np.sum(predicted != labels)} validation mistakes: '
+                              f'true read as predicted (probability)\n{run}', 'gray_r'),
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='show_model.py', description=__doc__.splitlines()[0])
     parser.add_argument('model', help='a file written by a driver\'s --save_model')
@@ -140,21 +159,7 @@ def main(argv=None):
         print(f'{parser.prog}: error: cannot write into {folder}: {error.strerror or error}', file=sys.stderr)
         return 1
 
-    prob = predict(network, model, X)
-    labels, predicted = Y[:, 0], prob.argmax(axis=1)
-    run = (f"{network.prefix}, lr {flags['learning_rate']}, momentum {flags['alpha']}, dropout {flags['dropout_rate']}, "
-           f"{flags['num_epoch']} epoch{'s' * (flags['num_epoch'] != 1)}")
-    images, title = first_layer_images(network, model)
-    wrong = np.flatnonzero(predicted != labels)[:GRID]
-    figures = {
-        'filters': draw_grid(plt, images, [str(i + 1) for i in range(len(images))], f'{title}\n{run}', 'RdBu_r'),
-        'confusion': draw_confusion(plt, labels, predicted, f'Validation split: accuracy '
-                                                            f'{np.mean(predicted == labels):.3f}\n{run}'),
-        'mistakes': draw_grid(plt, X[wrong].reshape(-1, 28, 28),
-                              [f'{labels[i]} read as {predicted[i]} ({prob[i, predicted[i]]:.2f})' for i in wrong],
-                              f'The first {len(wrong)} of {np.sum(predicted != labels)} validation mistakes: '
-                              f'true read as predicted (probability)\n{run}', 'gray_r'),
-    }
+    figures = draw_all(plt, network, flags, model, X, Y)
     status = 0
     for kind, figure in figures.items():
         status |= write_or_rescue(paths[kind], lambda f: figure.savefig(f, format='png', dpi=100), parser.prog,

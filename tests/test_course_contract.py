@@ -18,9 +18,7 @@ from conftest import REPO
 from harness.course import BY_QUESTION, CNN_TOLERANCE
 
 COURSE_STYLE = os.path.join(REPO, 'tests', 'course_style')
-DRIVERS_AND_SHARED = ['dnn_mlp.py', 'dnn_mlp_nononlinear.py', 'dnn_cnn.py', 'dnn_cnn_2.py',
-                      'dnn_training.py', 'dnn_evaluation.py', 'side_thread.py', 'blas_threads.py', 'data_loader.py',
-                      'result_files.py']
+DRIVERS_AND_SHARED = ['dnn_mlp.py', 'dnn_mlp_nononlinear.py', 'dnn_cnn.py', 'dnn_cnn_2.py', 'data_loader.py']
 DATA = os.path.join(REPO, 'data', 'mnist_subset.json')
 
 
@@ -29,6 +27,7 @@ def project_copy(folder, dnn_misc, dnn_im2col):
     folder.mkdir()
     for name in DRIVERS_AND_SHARED:
         shutil.copy(os.path.join(REPO, name), folder / name)
+    shutil.copytree(os.path.join(REPO, 'harness'), folder / 'harness', ignore=shutil.ignore_patterns('__pycache__'))
     shutil.copy(dnn_misc, folder / 'dnn_misc.py')
     shutil.copy(dnn_im2col, folder / 'dnn_im2col.py')
     return folder

@@ -9,15 +9,14 @@ import types
 import numpy as np
 import pytest
 
-import dnn_evaluation
-import dnn_misc as nn
-import dnn_training
 from conftest import REPO
 from dnn_cnn import CNN
 from dnn_cnn_2 import CNN2
 from dnn_mlp import MLP
 from dnn_mlp_nononlinear import LR
+from harness import evaluation, sgd, training
 from harness.course import BY_QUESTION
+from harness.flags import build_parser, result_name
 
 OUTPUTS = os.path.join(REPO, 'outputs')
 
@@ -29,7 +28,7 @@ def committed(name):
 
 def run_args(network, **flags):
     """The driver's own defaults, for one epoch, with `flags` changed."""
-    args = dnn_training.build_parser(network).parse_args(['--num_epoch', '1'])
+    args = build_parser(network).parse_args(['--num_epoch', '1'])
     vars(args).update(flags)
     return args
 
@@ -63,7 +62,7 @@ def test_q33_script_reproduces_the_committed_start_and_the_courses_first_epoch(t
     (LR, {}, 'LR_lr0.01_m0.0_w0.0_d0.0.json'),
 ])
 def test_first_epoch_of_the_linear_runs_is_reproduced(vectors, network, flags, name):
-    record, _ = dnn_training.train(network, run_args(network, **flags), vectors, log=lambda *_: None)
+    record, _ = training.train(network, run_args(network, **flags), vectors, log=lambda *_: None)
     assert record == {key: values[:1] for key, values in committed(name).items()}
 
 
@@ -73,7 +72,7 @@ def test_first_epoch_of_the_linear_runs_is_reproduced(vectors, network, flags, n
     (CNN2, {'alpha': 0.9}, 'CNN2_lr0.001_m0.9_w0.0_d0.5.json'),
 ])
 def test_first_epoch_of_the_conv_runs_is_reproduced(images, network, flags, name):
-    record, _ = dnn_training.train(network, run_args(network, **flags), images, log=lambda *_: None)
+    record, _ = training.train(network, run_args(network, **flags), images, log=lambda *_: None)
     assert record == {key: values[:1] for key, values in committed(name).items()}
 
 
@@ -83,7 +82,7 @@ def test_evaluation_batch_size_changes_no_accuracy(request, network, data_kind):
     subset = {'train': tuple(a[:1000] for a in data['train']), 'valid': data['valid']}
     np.random.seed(2)
     model = network.build_model(0.5)
-    optimizer = dnn_training.SGD(model, network.learning_rate, alpha=0.9)
+    optimizer = sgd.SGD(model, network.learning_rate, alpha=0.9)
     X, Y = subset['train']
     for i in range(0, 1000, 5):  # a little training, so that scores are not all alike
         scores, cache = network.forward(model, X[i:i + 5], True)
@@ -92,30 +91,40 @@ def test_evaluation_batch_size_changes_no_accuracy(request, network, data_kind):
     results = {}
     for batch in [5, 7, network.eval_batch, 1000]:
         batched = dataclasses.replace(network, eval_batch=batch)
-        results[batch] = [dnn_evaluation.evaluate(batched, model, *subset[split])[1] for split in ('train', 'valid')]
+        results[batch] = [evaluation.evaluate(batched, model, *subset[split])[1] for split in ('train', 'valid')]
     assert len({tuple(v) for v in results.values()}) == 1, results
 
 
 @pytest.mark.parametrize('alpha, lambda_', [(0.0, 0.0), (0.9, 0.0), (0.0, 0.01)])
-def test_sgd_on_the_rows_a_first_layer_lists_is_the_dense_update(vectors, alpha, lambda_):
-    # With alpha = lambda = 0 only the listed rows of the first layer's W are updated; otherwise
-    # every row. Either way the parameters must be exactly those of an update of every row.
+def test_sgd_on_the_rows_under_nonzero_pixels_is_the_dense_update(vectors, alpha, lambda_):
+    # With alpha = lambda = 0 only the rows of the first W under the minibatch's nonzero pixels are
+    # updated; otherwise every row. Either way the parameters must be exactly those of a dense update.
     X, Y = vectors['train']
     models = []
-    for listed in (True, False):
+    for rows_only in (True, False):
         np.random.seed(2)
         model = MLP.build_model(0.0)
-        model['L1'].input_is_data = listed
-        optimizer = dnn_training.SGD(model, 0.01, alpha=alpha, lambda_=lambda_)
+        model['L1'].input_is_data = True
+        optimizer = sgd.SGD(model, 0.01, alpha=alpha, lambda_=lambda_)
         for i in range(0, 100, 5):
             scores, cache = MLP.forward(model, X[i:i + 5], True)
             MLP.backward(model, X[i:i + 5], cache, model['loss'].backward(scores, Y[i:i + 5]))
-            assert (model['L1'].gradient_rows is not None) == (listed and nn._row_products_match(5, 784, 1000))
-            optimizer.step()
+            optimizer.step(sgd.nonzero_column_runs(X[i:i + 5]) if rows_only else None)
         models.append(model)
     for name in ('L1', 'L2'):
         for key in ('W', 'b'):
             assert np.array_equal(models[0][name].params[key], models[1][name].params[key]), (name, key)
+
+
+@pytest.mark.parametrize('nonzero', [[0], [5], [9], [0, 1, 2, 7], [3, 5, 7, 9], [], list(range(10)), [8, 9], [0, 9]])
+def test_nonzero_column_runs_cover_exactly_the_nonzero_columns(nonzero):
+    X = np.zeros((4, 10))
+    X[1, nonzero] = 0.5
+    covered = np.zeros(10, dtype=bool)
+    for part in sgd.nonzero_column_runs(X):
+        assert part.stop > part.start and not covered[part].any() and not covered[max(part.start - 1, 0)]
+        covered[part] = True
+    assert list(np.flatnonzero(covered)) == nonzero
 
 
 def test_momentum_flushes_decaying_velocities_and_changes_no_parameter():
@@ -124,7 +133,7 @@ def test_momentum_flushes_decaying_velocities_and_changes_no_parameter():
     rng = np.random.RandomState(0)
     live = types.SimpleNamespace(params={'W': rng.randn(3, 4)}, gradient={'W': np.zeros((3, 4))})
     model = {'L': live}
-    optimizer = dnn_training.SGD(model, 0.01, alpha=0.9)
+    optimizer = sgd.SGD(model, 0.01, alpha=0.9)
     param, velocity = live.params['W'].copy(), np.zeros((3, 4))
     for step in range(8000):
         grad = rng.randn(3, 4) if step < 20 else np.zeros((3, 4))
@@ -142,7 +151,7 @@ def test_momentum_flushes_decaying_velocities_and_changes_no_parameter():
 
 def test_result_file_names_follow_the_course():
     args = types.SimpleNamespace(learning_rate=0.001, alpha=0.9, lambda_=0, dropout_rate=0.5)
-    assert dnn_training.result_name('CNN2', args) == 'CNN2_lr0.001_m0.9_w0.0_d0.5.json'
+    assert result_name('CNN2', args) == 'CNN2_lr0.001_m0.9_w0.0_d0.5.json'
 
 
 def test_committed_outputs_have_the_course_format():

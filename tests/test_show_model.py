@@ -8,7 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-import dnn_training
+from harness.flags import build_parser
+from harness import training
 from conftest import REPO
 from dnn_cnn import CNN
 from data_loader import load_mnist
@@ -45,9 +46,9 @@ def test_saving_the_model_changes_no_result(saved, small_data, tmp_path):
 
 def test_save_and_reload_round_trip_the_parameters_exactly(small_data, tmp_path):
     import show_model
-    args = dnn_training.build_parser(CNN).parse_args(['--num_epoch', '1', '--data', small_data])
-    _, model = dnn_training.train(CNN, args, load_mnist(small_data, as_images=True), log=lambda *_: None)
-    np.savez(tmp_path / 'm.npz', **dnn_training.saved_model(CNN, args, model))
+    args = build_parser(CNN).parse_args(['--num_epoch', '1', '--data', small_data])
+    _, model = training.train(CNN, args, load_mnist(small_data, as_images=True), log=lambda *_: None)
+    np.savez(tmp_path / 'm.npz', **training.saved_model(CNN, args, model))
     network, flags, loaded = show_model.load_model(str(tmp_path / 'm.npz'))
     assert network is CNN and flags['num_epoch'] == 1 and flags['dropout_rate'] == 0.5
     for name in ('C1', 'L1'):

@@ -10,10 +10,9 @@ import os
 
 import numpy as np
 
-from checker.probe import Failed, numerical_gradient
-from checker.student import gradient_check
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from harness import REPO
+from harness.checker.probe import Failed, numerical_gradient
+from harness.checker.student import gradient_check
 
 
 def _load(name, path):

@@ -8,8 +8,8 @@ draw, and the quick checks name the likeliest cause. Each check also reports
 the figures it saw, which the grader compares with a student's result files.
 """
 
-from checker import given, student
-from checker.probe import Failed, Probe
+from harness.checker import given, student
+from harness.checker.probe import Failed, Probe
 from harness.course import BY_QUESTION
 
 QUESTIONS = ['Q3.3', 'Q3.4', 'Q3.5', 'Q3.6']  # the runs whose first epoch takes seconds
@@ -44,18 +44,20 @@ def first_epoch(module, probe, question):
     """Train for one epoch as `question` does, with the student's modules (imported as dnn_misc)."""
     import importlib
 
-    import dnn_training
+    from harness.flags import build_parser
+
+    from harness import training
     from data_loader import load_mnist
 
     run = BY_QUESTION[question]
     train, val = run.epoch1
     network = next(value for value in vars(importlib.import_module(run.driver)).values()
-                   if isinstance(value, dnn_training.Network))
-    args = dnn_training.build_parser(network).parse_args(['--num_epoch', '1'])
+                   if isinstance(value, training.Network))
+    args = build_parser(network).parse_args(['--num_epoch', '1'])
     vars(args).update(run.flags)
     if 'data' not in _data:
         _data['data'] = load_mnist()
-    record, _ = dnn_training.train(network, args, _data['data'], log=lambda *_: None)
+    record, _ = training.train(network, args, _data['data'], log=lambda *_: None)
     got = (record['train'][0], record['val'][0])
     probe.figures = {'train': got[0], 'val': got[1]}
     if got != (train, val):

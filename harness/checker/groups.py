@@ -1,4 +1,4 @@
 """The checks by group: what students write, what the course gives (--all), and --pipeline."""
-from checker import given, pipeline, student
+from harness.checker import given, pipeline, student
 
 GROUPS = {'student': student.CHECKS, 'given': given.CHECKS, 'pipeline': pipeline.CHECKS}

@@ -6,7 +6,7 @@ drivers do; finite differences go through forward only.
 """
 import numpy as np
 
-from checker.probe import numerical_gradient
+from harness.checker.probe import numerical_gradient
 
 
 def gradient_check(probe, layer, label, X, R, forward_args=(), flat_keys=()):

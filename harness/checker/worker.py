@@ -1,6 +1,6 @@
 """The process that runs checks on a student's file, so that the checker can stop it.
 
-    python3 checker/worker.py PATH GROUP:INDEX ...
+    python3 harness/checker/worker.py PATH GROUP:INDEX ...
 
 Loads the file once, then runs each named check in order, writing one JSON
 line per step to its original standard output: first {"loaded": true} or
@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))  # the repository's top level
 
 
 def load(path):
@@ -28,7 +28,7 @@ def run_one(check, module, path):
     """{'verdict', 'message'} of one check, and 'figures' when it reports some (the pipeline's)."""
     import numpy as np
 
-    from checker.probe import Failed, Probe
+    from harness.checker.probe import Failed, Probe
     probe = Probe(module, path)
     try:
         with np.errstate(all='ignore'):
@@ -57,8 +57,8 @@ def main(argv):
     # must not stand in for ours; the student's folder after, for any module of their own.
     sys.path[:0] = [REPO, os.path.dirname(path)]
 
-    from checker.groups import GROUPS
-    from checker.probe import Probe
+    from harness.checker.groups import GROUPS
+    from harness.checker.probe import Probe
     try:
         module = load(path)
     except (Exception, SystemExit) as error:

@@ -1,0 +1,165 @@
+"""The grader's internals: one submission's row of verdicts, and the table (scripts/grade.py runs them).
+
+Each submission is checked in a scratch copy of its .py and .json files, by hw5_dnn_check.py in a
+process of its own, with a time and a memory limit; its result files are compared with the
+course's (our committed outputs, which are its students' files) and, for Q3.3 to Q3.6, with the
+first epoch its own modules give.
+"""
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+
+from harness import REPO
+from harness.checker.pipeline import QUESTIONS as PIPELINE_QUESTIONS
+from harness.course import RUNS, tolerance
+
+MODULES = ['linear_layer', 'relu', 'dropout', 'pipeline']
+RESULT_FILES = [run.name for run in RUNS]
+RERUN = {run.name: run.question for run in RUNS if run.question in PIPELINE_QUESTIONS}  # result file: question
+MAX_RESULT_BYTES = 1 << 20
+COLUMNS = ['submission'] + MODULES + RESULT_FILES + ['notes']
+
+
+def scratch_copy(folder):
+    """The submission's Python and JSON files, at the top and in outputs/, copied into a new scratch folder."""
+    scratch = tempfile.mkdtemp(prefix='grade-')
+    for sub in ('', 'outputs'):
+        source = os.path.join(folder, sub)
+        if not os.path.isdir(source):
+            continue
+        os.makedirs(os.path.join(scratch, sub), exist_ok=True)
+        for name in os.listdir(source):
+            path = os.path.join(source, name)
+            if name.endswith(('.py', '.json')) and os.path.isfile(path) and not os.path.islink(path):
+                shutil.copy(path, os.path.join(scratch, sub, name))
+    return scratch
+
+
+def limits(memory_mb):
+    """A preexec_fn: a session of its own (to stop it whole), at most memory_mb of memory and 64 MB files."""
+    def apply():
+        os.setsid()
+        resource.setrlimit(resource.RLIMIT_AS, (memory_mb << 20, memory_mb << 20))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 20, 64 << 20))
+    return apply
+
+
+def run_checker(scratch, timeout, memory_mb):
+    """The checker's JSON report on the scratch copy's dnn_misc.py, or a string: why there is none."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS='1', OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen([sys.executable, os.path.join(REPO, 'hw5_dnn_check.py'), '--json', '--pipeline',
+                                    os.path.join(scratch, 'dnn_misc.py')], cwd=scratch, env=env,
+                                   stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.DEVNULL,
+                                   preexec_fn=limits(memory_mb))
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return f'the checks did not finish within {timeout:g} s'
+        finally:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)  # and whatever it started
+            except ProcessLookupError:
+                pass
+            process.wait()
+        out.seek(0)
+        text = out.read(MAX_RESULT_BYTES).decode('utf-8', 'replace')
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return f'the checks ended without a report (exit status {process.returncode})'
+
+
+def module_columns(report):
+    """{column: verdict} and notes for the module and pipeline columns of one checker report."""
+    if isinstance(report, str):
+        return {module: 'FAIL' for module in MODULES}, [report]
+    verdicts, notes = {}, []
+    for module in MODULES:
+        checks = [c for c in report['checks'] if c['module'] == module]
+        verdicts[module] = report['modules'].get(module, 'FAIL')
+        first = next((c for c in checks if c['verdict'] == verdicts[module]), None)
+        if verdicts[module] != 'PASS' and first:
+            notes.append(f"{module}: {first['message']}")
+    return verdicts, notes
+
+
+def read_result(scratch, name):
+    """The submission's result file `name`, parsed and checked: (record, None) or (None, why not)."""
+    path = next((p for p in (os.path.join(scratch, name), os.path.join(scratch, 'outputs', name))
+                 if os.path.isfile(p)), None)
+    if path is None:
+        return None, 'missing'
+    if os.path.getsize(path) > MAX_RESULT_BYTES:
+        return None, 'malformed: far too large for 60 numbers'
+    try:
+        with open(path) as f:
+            record = json.load(f)
+    except (ValueError, UnicodeDecodeError) as error:
+        return None, f'malformed: not valid JSON ({error})'
+    if not isinstance(record, dict) or sorted(record) != ['train', 'val']:
+        return None, 'malformed: not an object with the keys "train" and "val"'
+    for key in ('train', 'val'):
+        values = record[key]
+        if not (isinstance(values, list) and len(values) == 30):
+            return None, f'malformed: "{key}" is not a list of 30 epochs'
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in values):
+            return None, f'malformed: "{key}" holds values that are not accuracies in [0, 1]'
+    return record, None
+
+
+def result_column(scratch, name, report):
+    """(verdict, reason) for one result file."""
+    record, problem = read_result(scratch, name)
+    if problem:
+        return 'FAIL', problem
+    with open(os.path.join(REPO, 'outputs', name)) as f:
+        reference = json.load(f)  # the course's students' file, every epoch (tests/test_outputs.py)
+    for key in ('train', 'val'):
+        for epoch, (ours, theirs) in enumerate(zip(reference[key], record[key]), start=1):
+            if abs(ours - theirs) > tolerance(name) + 1e-12:
+                return 'FAIL', f'{key} accuracy at epoch {epoch} is {theirs}, the course\'s {ours}'
+    question = RERUN.get(name)
+    if question and not isinstance(report, str):
+        check = next((c for c in report['checks'] if c['check'].startswith(question)), None)
+        figures = check and check.get('figures')
+        if not figures:
+            return 'FAIL', f'its epoch 1 cannot be compared: the submission\'s modules did not run {question}'
+        if (record['train'][0], record['val'][0]) != (figures['train'], figures['val']):
+            return 'FAIL', (f"epoch 1 reads {record['train'][0]} / {record['val'][0]}, but the submission's "
+                            f"modules give {figures['train']} / {figures['val']}: not made by the code handed in")
+    return 'PASS', None
+
+
+def grade(folder, timeout, memory_mb):
+    """One submission's row: {column: value}."""
+    row = {'submission': os.path.basename(os.path.normpath(folder))}
+    scratch = scratch_copy(folder)
+    try:
+        if os.path.isfile(os.path.join(scratch, 'dnn_misc.py')):
+            report = run_checker(scratch, timeout, memory_mb)
+        else:
+            report = 'no dnn_misc.py at the top of the submission'
+        verdicts, notes = module_columns(report)
+        row.update(verdicts)
+        for name in RESULT_FILES:
+            row[name], reason = result_column(scratch, name, report)
+            if reason:
+                notes.append(f'{name}: {reason}')
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    row['notes'] = '; '.join(notes)
+    return row
+
+
+def markdown(rows):
+    short = {name: name[:-len('.json')] for name in RESULT_FILES}
+    lines = ['| ' + ' | '.join(short.get(c, c) for c in COLUMNS) + ' |', '|' + '---|' * len(COLUMNS)]
+    for row in rows:
+        lines.append('| ' + ' | '.join(str(row[c]).replace('|', '\\|') for c in COLUMNS) + ' |')
+    return '\n'.join(lines)
