@@ -163,17 +163,20 @@ def _im2col(X, k, stride, pad):
     """Every k x k window of X (N, C, H, W), zero-padded by `pad`, as a column:
     (k * k * C, N * Ho * Wo), rows in (i, j, c) order, columns in (n, y, x) order.
 
-    Row block (i, j) holds the pixel at offset (i, j) of every window: one
-    strided slice of the padded image, copied whole.
+    In two steps, so that the image's short rows are copied k times, not k * k:
+    first each column offset j of every window, whole rows at once; then each
+    row offset i, a slice of rows of those.
     """
     N, C, H, W = X.shape
     Ho, Wo = _out_size(H + 2 * pad, k, stride), _out_size(W + 2 * pad, k, stride)
     padded = np.zeros((C, N, H + 2 * pad, W + 2 * pad))
     padded[:, :, pad:pad + H, pad:pad + W] = X.transpose(1, 0, 2, 3)
+    shifted = np.empty((k, C, N, H + 2 * pad, Wo))
+    for j in range(k):
+        shifted[j] = padded[:, :, :, j:j + stride * Wo:stride]
     cols = np.empty((k, k, C, N, Ho, Wo))
     for i in range(k):
-        for j in range(k):
-            cols[i, j] = padded[:, :, i:i + stride * Ho:stride, j:j + stride * Wo:stride]
+        cols[i] = shifted[:, :, :, i:i + stride * Ho:stride]
     return cols.reshape(k * k * C, N * Ho * Wo)
 
 
