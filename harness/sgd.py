@@ -27,15 +27,19 @@ class SGD:
                        for name, module in model.items() if hasattr(module, 'params')
                        for key, param in module.params.items()]
 
-    def step(self, first_rows=None):
+    def step(self, first_input=None):
         """Update every parameter in place from the gradients of the last backward pass.
 
-        first_rows: None, or slices of rows of the first module's W outside which its
-        gradient is exactly zero; with alpha = lambda = 0 only those rows change.
+        first_input: None, or the minibatch (N, D) that the first module, a linear layer, was
+        given. Its gradient's row is zero under every column of zeros, so with alpha = lambda = 0
+        only the rows under nonzero columns change.
         """
+        first_rows = None
+        if first_input is not None and self.alpha == 0.0 and self.lambda_ == 0.0:
+            first_rows = nonzero_column_runs(first_input)
         for number, (module, key, velocity, lr_g) in enumerate(self._slots):
             param, g = module.params[key], module.gradient[key]
-            if number == 0 and first_rows is not None and self.alpha == 0.0 and self.lambda_ == 0.0:
+            if number == 0 and first_rows is not None:
                 for part in first_rows:  # elsewhere param -= lr * 0 would leave param as it is
                     param[part] -= np.multiply(self.learning_rate, g[part], out=lr_g[part])
                 continue

@@ -20,7 +20,7 @@ from data_loader import DataError, load_mnist
 from harness.evaluation import EpochEvaluation
 from harness.flags import build_parser, result_name
 from harness.result_files import check_can_write, write_or_rescue
-from harness.sgd import SGD, nonzero_column_runs
+from harness.sgd import SGD
 
 
 @dataclass
@@ -59,7 +59,7 @@ def training_step(network, model, optimizer, x, y):
     network.backward(model, x, cache, model['loss'].backward(scores, y))
     # With no momentum and no weight decay, a row of an MLP's first W changes only under a nonzero
     # pixel of the minibatch; most MNIST pixels are zero, so the step updates those rows alone.
-    optimizer.step(None if network.as_images else nonzero_column_runs(x))
+    optimizer.step(None if network.as_images else x)
 
 
 def new_training(network, args):
