@@ -161,22 +161,15 @@ def _as_images(rows, N, Ho, Wo):
 
 def _im2col(X, k, stride, pad):
     """Every k x k window of X (N, C, H, W), zero-padded by `pad`, as a column:
-    (k * k * C, N * Ho * Wo), rows in (i, j, c) order, columns in (n, y, x) order.
-
-    In two steps, so that the image's short rows are copied k times, not k * k:
-    first each column offset j of every window, whole rows at once; then each
-    row offset i, a slice of rows of those.
-    """
+    (k * k * C, N * Ho * Wo), rows in (i, j, c) order, columns in (n, y, x) order."""
     N, C, H, W = X.shape
     Ho, Wo = _out_size(H + 2 * pad, k, stride), _out_size(W + 2 * pad, k, stride)
     padded = np.zeros((C, N, H + 2 * pad, W + 2 * pad))
     padded[:, :, pad:pad + H, pad:pad + W] = X.transpose(1, 0, 2, 3)
-    shifted = np.empty((k, C, N, H + 2 * pad, Wo))
-    for j in range(k):
-        shifted[j] = padded[:, :, :, j:j + stride * Wo:stride]
     cols = np.empty((k, k, C, N, Ho, Wo))
     for i in range(k):
-        cols[i] = shifted[:, :, :, i:i + stride * Ho:stride]
+        for j in range(k):
+            cols[i, j] = padded[:, :, i:i + stride * Ho:stride, j:j + stride * Wo:stride]
     return cols.reshape(k * k * C, N * Ho * Wo)
 
 
@@ -194,7 +187,7 @@ def _col2im(cols, X_shape, k, stride, pad):
 
 class max_pool:
     """Max pooling over max_len x max_len windows moved by `stride`, no padding. No parameters.
-    Both passes work on the k * k strided views of X at one offset of every window (_views)."""
+    Both passes work on strided views of X: at one offset of every window, or at one of its rows."""
 
     def __init__(self, max_len, stride):
         self.max_len = max_len
@@ -208,11 +201,16 @@ class max_pool:
         return [X[:, :, i:i + s * Ho:s, j:j + s * Wo:s] for i in range(k) for j in range(k)]
 
     def forward(self, X):
-        """X: (N, C, H, W). Returns each window's maximum: (N, C, Ho, Wo)."""
-        views = self._views(X)
-        out = views[0].copy(order='K')
-        for view in views[1:]:
-            np.maximum(out, view, out=out)
+        """X: (N, C, H, W). Returns each window's maximum: (N, C, Ho, Wo), taken as the
+        maximum over its columns of the maximum over its rows, so that X is read along whole rows."""
+        k, s = self.max_len, self.stride
+        Ho, Wo = _out_size(X.shape[2], k, s), _out_size(X.shape[3], k, s)
+        rows = X[:, :, 0:s * Ho:s]  # (N, C, Ho, W): for each window, the maximum of its rows so far
+        for i in range(1, k):
+            rows = np.maximum(rows, X[:, :, i:i + s * Ho:s])
+        out = rows[:, :, :, 0:s * Wo:s]
+        for j in range(1, k):
+            out = np.maximum(out, rows[:, :, :, j:j + s * Wo:s])
         self.maximum = out
         return out
 
