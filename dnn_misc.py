@@ -144,9 +144,7 @@ class conv_layer:
         # At stride 1, dL/dX is itself a 'same' convolution: of grad, with the filters flipped in
         # space and the channels in and out swapped. Its gather costs less than _col2im's additions.
         flipped = self.params['W'][:, :, ::-1, ::-1].transpose(1, 2, 3, 0).reshape(C, -1)
-        grad_X = np.empty_like(X)  # in X's memory layout, which the layers below share: faster for them
-        grad_X[...] = _as_images(flipped @ _im2col(grad, k, 1, self.padding), N, H, W)
-        return grad_X
+        return _as_images(flipped @ _im2col(grad, k, 1, self.padding), N, H, W)
 
 
 def _out_size(size, k, stride):
