@@ -2,6 +2,7 @@
 
     python3 bench/modules_ab.py ../old/dnn_misc.py q310                # against this checkout's
     python3 bench/modules_ab.py ../old/dnn_misc.py q310 --new other/dnn_misc.py --blocks 80
+    python3 bench/modules_ab.py ../old/dnn_misc.py q310 --evaluate    # test-time forward passes
 
 One model of the question per file, each built from that file's modules under
 the question's seed, with its own optimizer and its own copy of the
@@ -10,7 +11,9 @@ alternate (old, new, new, old, ...), so that both see the same stretch of a
 noisy machine. Prints each file's median milliseconds per step, the median and
 quartiles of the ratios of neighbouring blocks, new over old, and whether the
 two models' parameters came out bit for bit the same. A file compared with
-itself shows how even the two slots are.
+itself shows how even the two slots are. With --evaluate, a step is one
+test-time forward pass of the driver's eval_batch samples, as the evaluation
+after each epoch makes them.
 """
 import argparse
 import importlib.util
@@ -41,6 +44,7 @@ def main():
     parser.add_argument('--new', default=os.path.join(REPO, 'dnn_misc.py'), help="default: this checkout's")
     parser.add_argument('--blocks', type=int, default=80, help='pairs of blocks (default 80)')
     parser.add_argument('--block', type=int, default=20, help='steps per block (default 20)')
+    parser.add_argument('--evaluate', action='store_true', help='time test-time forward passes, not training steps')
     args = parser.parse_args()
 
     network, run = setup(args.question, 1)  # first: the driver's harness asks for one BLAS thread before NumPy loads
@@ -66,7 +70,10 @@ def main():
             np.random.set_state(generators[kind])
             start = time.perf_counter()
             for batch in steps:
-                training.training_step(network, models[kind], optimizers[kind], X[batch], Y[batch])
+                if args.evaluate:
+                    network.forward(models[kind], X[batch[0]:batch[0] + network.eval_batch], False)
+                else:
+                    training.training_step(network, models[kind], optimizers[kind], X[batch], Y[batch])
             seconds[kind].append((time.perf_counter() - start) / args.block)
             generators[kind] = np.random.get_state()
 
