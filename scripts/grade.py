@@ -2,16 +2,19 @@
 
     python3 scripts/grade.py SUBMISSIONS [-j N] [--out grades.csv] [--timeout S] [--memory MB]
 
-SUBMISSIONS holds one folder per submission: its dnn_misc.py and, if any, its
-result JSON files, at the top or in outputs/. For each submission:
+SUBMISSIONS holds one folder per submission: its dnn_misc.py, its dnn_cnn_2.py
+and, if any, its result JSON files, at the top or in outputs/. For each:
 - linear_layer, relu, dropout: the verdicts of `hw5_dnn_check.py`;
 - pipeline: its modules' first epoch of Q3.3 to Q3.6 against the course's
   figures (`hw5_dnn_check.py --pipeline`);
+- dnn_cnn_2 (Q3.9): the network its dnn_cnn_2.py builds and the wiring of
+  its TODOs, checked with our modules (`hw5_dnn_check.py dnn_cnn_2.py`);
 - one column per result file of the assignment: present, well formed (30
   epochs of accuracies in [0, 1]), equal to ours (the MLP and LR runs
-  exactly, the CNN runs within 0.003 at every epoch) and, for Q3.3 to Q3.6,
-  equal in epoch 1 to what the submission's own modules give: a file that
-  is not is flagged as not made by the code handed in;
+  exactly, the CNN runs within 0.003 at every epoch) and equal in epoch 1 to
+  what the submission's own code gives (Q3.3 to Q3.6: its modules; Q3.10:
+  its dnn_cnn_2.py with its modules): a file that is not is flagged as not
+  made by the code handed in;
 - notes: the first reason for each FAIL or WARN.
 Each submission runs in its own process, in a scratch copy, with a time and
 a memory limit; one that exits, crashes, loops, floods its output or fills

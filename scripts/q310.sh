@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/python.sh
-exec "$PYTHON" dnn_cnn_2.py --alpha 0.9 "$@"
+exec "$PYTHON" -m harness.run_driver dnn_cnn_2.py --alpha 0.9 "$@"

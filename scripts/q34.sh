@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/python.sh
-exec "$PYTHON" dnn_mlp.py --dropout_rate 0.5 "$@"
+exec "$PYTHON" -m harness.run_driver dnn_mlp.py --dropout_rate 0.5 "$@"

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/python.sh
-exec "$PYTHON" dnn_mlp_nononlinear.py "$@"
+exec "$PYTHON" -m harness.run_driver dnn_mlp_nononlinear.py "$@"

@@ -13,13 +13,13 @@ QUESTIONS = ['q310', 'q38', 'q37', 'q33', 'q34', 'q35', 'q36']
 # The stand-in for $PYTHON: a driver notes that it started and prints three epochs, slowly; a failing
 # question exits 1; anything else (the report, the matplotlib probe) does nothing.
 FAKE_PYTHON = '''#!/usr/bin/env bash
-case "$1" in
-  dnn_*.py)
+case "$1 $2" in
+  "-m harness.run_driver")
     echo "$*" >> started.txt
     [[ "$*" == "{failing}" ]] && {{ echo "error: no data" >&2; exit 1; }}
     for epoch in 1 2 3; do sleep 0.4; echo "At epoch $epoch"; done
     echo "Finish running!" ;;
-  -c) exit 1 ;;
+  -c*) exit 1 ;;
 esac
 '''
 

@@ -1,4 +1,4 @@
 @echo off
 rem Q3.4: dnn_mlp.py --dropout_rate 0.5 -> outputs\MLP_lr0.01_m0.0_w0.0_d0.5.json
 cd /d "%~dp0\..\.."
-python dnn_mlp.py --dropout_rate 0.5 %*
+python -m harness.run_driver dnn_mlp.py --dropout_rate 0.5 %*
