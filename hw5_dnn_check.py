@@ -1,12 +1,17 @@
-"""Check the modules of a dnn_misc.py, calling them as the course's drivers do.
+"""Check the modules of a dnn_misc.py, calling them as the course's drivers do, or a driver.
 
     python3 hw5_dnn_check.py                       # this repository's dnn_misc.py
     python3 hw5_dnn_check.py path/to/dnn_misc.py   # yours
     python3 hw5_dnn_check.py --all --pipeline path/to/dnn_misc.py
+    python3 hw5_dnn_check.py --pipeline path/to/dnn_cnn_2.py   # a driver
 
 Checks linear_layer, relu and dropout; with --all also what the course gives
 in the same file, and with --pipeline the first epoch of Q3.3 to Q3.6 with
-your modules. Each line starts with PASS, WARN or FAIL and names the module:
+your modules. Given a driver (a file that imports dnn_misc and defines no
+linear_layer), it checks the network the driver builds and how it wires the
+modules in each pass (the TODOs of dnn_cnn_2.py) and its result file; with
+--pipeline, one epoch of its course runs with our dnn_misc.py.
+Each line starts with PASS, WARN or FAIL and names the module:
 WARN is a deviation that the course's pipeline tolerates, and says so. The
 last line counts each verdict. Exit status: 0 when nothing fails, 1 when
 something does, 2 for a usage error.
@@ -14,16 +19,20 @@ something does, 2 for a usage error.
 import argparse
 import json
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+from harness.checker.driver import network_of  # noqa: E402
 from harness.checker.groups import GROUPS  # noqa: E402
 from harness.checker.runner import run_checks  # noqa: E402
+from harness.course import RUNS  # noqa: E402
 
 VERDICTS = ('PASS', 'WARN', 'FAIL')
 PIPELINE_TIME_LIMIT = 120.0
+DRIVER_TIME_LIMIT = 60.0  # a driver's checks: its run on the small data, and reading the course's
 
 
 def parse_args(argv):
@@ -36,24 +45,51 @@ def parse_args(argv):
     parser.add_argument('--pipeline', action='store_true',
                         help='also run the first epoch of Q3.3 to Q3.6 with these modules, against the course\'s '
                              f'figures (at most {PIPELINE_TIME_LIMIT:g} s each)')
+    parser.add_argument('--modules', metavar='DNN_MISC',
+                        help="for a driver with --pipeline: the dnn_misc.py to train with (default: ours)")
     parser.add_argument('--json', action='store_true', help='print the verdicts as one JSON object')
     parser.add_argument('--timeout', type=float, default=10.0, metavar='S', help='time limit of each module check')
     args = parser.parse_args(argv)
     if not args.timeout > 0:
         parser.error(f'argument --timeout: must be a number of seconds > 0, got {args.timeout:g}')
-    if not os.path.isfile(args.path):
-        parser.error(f'{args.path}: no such file')
+    for path in [args.path] + ([args.modules] if args.modules else []):
+        if not os.path.isfile(path):
+            parser.error(f'{path}: no such file')
+    if args.modules and not is_driver(args.path):
+        parser.error(f'argument --modules: only for a driver, and {args.path} is a dnn_misc.py')
     return args
+
+
+def is_driver(path):
+    """A driver imports dnn_misc and defines no linear_layer; failing both, its name tells."""
+    with open(path, encoding='utf-8', errors='replace') as f:
+        text = f.read()
+    if re.search(r'^\s*class\s+linear_layer\b', text, re.MULTILINE):
+        return False
+    if re.search(r'^\s*(import\s+dnn_misc\b|from\s+dnn_misc\s+import)', text, re.MULTILINE):
+        return True
+    return os.path.basename(path) != 'dnn_misc.py' and network_of(path) is not None
+
+
+def checks_of(args):
+    """[((module, check), group:index)] to run on args.path."""
+    if is_driver(args.path):
+        network = network_of(args.path) or 'driver'
+        runs = [index for index, run in enumerate(RUNS) if run.driver == network] if args.pipeline else []
+        return ([((network, what), f'driver:{index}') for index, (_, what, _) in enumerate(GROUPS['driver'])]
+                + [((network, RUNS[index].question + ' epoch 1'), f'driver_pipeline:{index}') for index in runs])
+    groups = ['student'] + ['given'] * args.all + ['pipeline'] * args.pipeline
+    return [((module, what), f'{group}:{index}')
+            for group in groups for index, (module, what, _) in enumerate(GROUPS[group])]
 
 
 def main(argv=None):
     args = parse_args(argv)
-    groups = ['student'] + ['given'] * args.all + ['pipeline'] * args.pipeline
-    checks = [((module, what), f'{group}:{index}')
-              for group in groups for index, (module, what, _) in enumerate(GROUPS[group])]
-    limits = lambda group: PIPELINE_TIME_LIMIT if group == 'pipeline' else args.timeout
+    checks = checks_of(args)
+    limits = lambda group: (PIPELINE_TIME_LIMIT if 'pipeline' in group else
+                            DRIVER_TIME_LIMIT if group == 'driver' else args.timeout)
     results = []
-    for (module, what), result in run_checks(args.path, checks, limits):
+    for (module, what), result in run_checks(args.path, checks, limits, args.modules):
         results.append({'module': module, 'check': what, **result})
         if not args.json:
             print(f'{result["verdict"]}  {module + "." + what:44s} {result["message"]}', flush=True)

@@ -10,8 +10,9 @@ import threading
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'worker.py')
 
 
-def _start(path, names):
-    worker = subprocess.Popen([sys.executable, WORKER, path, *names], stdin=subprocess.DEVNULL,
+def _start(path, names, modules=None):
+    options = [f'--modules={modules}'] if modules else []
+    worker = subprocess.Popen([sys.executable, WORKER, path, *options, *names], stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     lines = queue.Queue()
 
@@ -49,17 +50,17 @@ def _group(key):
     return key.split(':')[0]
 
 
-def run_checks(path, checks, limits):
+def run_checks(path, checks, limits, modules=None):
     """Run `checks` [(name, group:index)] on the dnn_misc.py at `path`; yield (name, result), the result
     a dict with 'verdict', 'message' and, for the pipeline, 'figures'.
 
     limits(group) is a check's time limit in seconds; loading the file has the
-    limit of the first check.
+    limit of the first check. modules: for a driver's checks, the dnn_misc.py it trains with.
     """
     filename = os.path.basename(path)
     pending = list(checks)
     while pending:
-        worker, lines = _start(path, [key for _, key in pending])
+        worker, lines = _start(path, [key for _, key in pending], modules)
         limit = limits(_group(pending[0][1]))
         loaded = _next(worker, lines, limit)
         if not (isinstance(loaded, dict) and loaded.get('loaded')):

@@ -1,0 +1,226 @@
+"""Checks of a course-style driver, such as a student's dnn_cnn_2.py: the network it builds, and
+how it wires the modules in each pass.
+
+The driver runs as it would in the course's folder (its flags: --num_epoch 1), in a scratch
+folder that holds a small mnist_subset.json (10 samples a split), with a stand-in dnn_misc
+(recorder.py) that notes each module made and each call. What it should do comes from our
+driver of the same network, run with the same stand-in: its model dict names the modules, and
+one training step and one evaluation pass give the wiring. With --pipeline, the driver trains
+one epoch on the course's data with our dnn_misc.py (or the one given with --modules), against the
+course's first epoch.
+"""
+import contextlib
+import importlib
+import importlib.util
+import io
+import json
+import os
+import re
+import runpy
+import shutil
+import sys
+import tempfile
+import traceback
+
+import numpy as np
+
+from harness import REPO
+from harness.checker.probe import Failed
+from harness.checker.recorder import Recorder, short
+from harness.checker.wiring import compare_network, compare_passes, expected_wiring
+from harness.course import RUNS
+from harness.run_driver import is_ours
+
+DRIVERS = ['dnn_cnn_2', 'dnn_cnn', 'dnn_mlp_nononlinear', 'dnn_mlp']
+PREFIXES = {'dnn_cnn_2': 'CNN2_lr', 'dnn_cnn': 'CNN_lr', 'dnn_mlp_nononlinear': 'LR_lr', 'dnn_mlp': 'MLP_lr'}
+SMALL = 10  # samples per split of the small data file
+_runs = {}  # path: the recorded run, made once per worker
+
+
+def network_of(path):
+    """Which of our drivers `path` is a version of: by its name, else by the result file it writes."""
+    name = os.path.splitext(os.path.basename(path))[0]
+    if name in DRIVERS:
+        return name
+    with open(path, encoding='utf-8', errors='replace') as f:
+        text = f.read()
+    return next((driver for driver in DRIVERS if f"'{PREFIXES[driver]}" in text or f'"{PREFIXES[driver]}' in text),
+                None)
+
+
+def our_driver(name, stand_in):
+    """Our driver `name` (a module), its `from dnn_misc import ...` bound to the stand-in's classes."""
+    saved = sys.modules.get('dnn_misc')
+    sys.modules['dnn_misc'] = stand_in
+    try:
+        spec = importlib.util.spec_from_file_location(f'_course_{name}', os.path.join(REPO, name + '.py'))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.modules['dnn_misc'] = saved
+
+
+def small_data(folder):
+    """Write a mnist_subset.json of the first SMALL samples of each split; return {sample bytes: split}."""
+    from data_loader import load_mnist
+    data = load_mnist()
+    small = {split: [X[:SMALL].tolist(), Y[:SMALL, 0].tolist()] for split, (X, Y) in data.items()}
+    with open(os.path.join(folder, 'mnist_subset.json'), 'w') as f:
+        json.dump(small, f)
+    return {np.asarray(row, dtype=np.float64).tobytes(): split for split, (rows, _) in small.items() for row in rows}
+
+
+def run_driver(path, argv, folder, stand_in):
+    """Run the driver at `path` as a script in `folder`, dnn_misc being `stand_in`; its printed text
+    and the error it stopped with (None, or 'NameError: ... at dnn_cnn_2.py:120')."""
+    if is_ours(path):  # ours reads data/ and writes outputs/ unless told otherwise
+        argv = [*argv, '--data', os.path.join(folder, 'mnist_subset.json'), '--output_dir', folder]
+    saved_module, saved_argv, saved_cwd = sys.modules.get('dnn_misc'), sys.argv, os.getcwd()
+    sys.modules['dnn_misc'], sys.argv = stand_in, [path, *argv]
+    printed, error = io.StringIO(), None
+    try:
+        os.chdir(folder)
+        with contextlib.redirect_stdout(printed), np.errstate(all='ignore'):
+            runpy.run_path(path, run_name='__main__')
+    except SystemExit as stop:
+        if stop.code not in (None, 0):
+            error = f'SystemExit: {stop.code}'
+    except Exception as failure:
+        lines = [f for f in traceback.extract_tb(failure.__traceback__) if os.path.abspath(f.filename) == path]
+        where = f' at {os.path.basename(path)}:{lines[-1].lineno}' if lines else ''
+        error = short(f'{type(failure).__name__}: {failure}') + where
+    finally:
+        os.chdir(saved_cwd)
+        sys.modules['dnn_misc'], sys.argv = saved_module, saved_argv
+    return printed.getvalue(), error
+
+
+def our_modules():
+    """Our dnn_misc.py, whichever dnn_misc the driver will train with: the recording always uses ours."""
+    if '_our_dnn_misc' not in sys.modules:
+        spec = importlib.util.spec_from_file_location('_our_dnn_misc', os.path.join(REPO, 'dnn_misc.py'))
+        sys.modules['_our_dnn_misc'] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules['_our_dnn_misc'])
+    return sys.modules['_our_dnn_misc']
+
+
+def recorded(path):
+    """The recorded run of the driver at `path`, made once: a dict of what the checks read."""
+    if path in _runs:
+        return _runs[path]
+    dnn_misc = our_modules()
+
+    name = network_of(path)
+    if name is None:
+        raise Failed(f'{os.path.basename(path)}: cannot tell which of the course\'s drivers it is '
+                     f'(by its name, or the result file it writes)')
+    folder = tempfile.mkdtemp(prefix='driver-check-')
+    try:
+        samples = small_data(folder)
+        ours = Recorder(dnn_misc)
+        expected = expected_wiring(our_driver(name, ours.module()), ours)
+        recorder = Recorder(dnn_misc)
+        recorder.wiring = expected.wiring_for(recorder)
+        _, error = run_driver(path, ['--num_epoch', '1'], folder, recorder.module())
+        written = sorted(f for f in os.listdir(folder) if f.endswith('.json') and f != 'mnist_subset.json')
+        contents = {}
+        for result in written:
+            try:
+                with open(os.path.join(folder, result)) as f:
+                    contents[result] = json.load(f)
+            except ValueError:
+                contents[result] = None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    _runs[path] = {'name': name, 'expected': expected, 'recorder': recorder, 'error': error,
+                   'samples': samples, 'written': contents, 'result_name': expected_result_name(name)}
+    return _runs[path]
+
+
+def _verdict(probe, problems):
+    """FAIL on the first failing problem, WARN on the rest; problems: [(fails, message)]."""
+    failing = [message for fails, message in problems if fails]
+    if failing:
+        raise Failed('; '.join(failing))
+    for _, message in problems:
+        probe.warn(message)
+
+
+def network(module, probe):
+    run = recorded(probe.path)
+    _verdict(probe, compare_network(run['expected'], run['recorder'].built))
+    return f"{', '.join(run['expected'].names)}, built as the course's and in its order"
+
+
+def training_pass(module, probe):
+    run = recorded(probe.path)
+    _verdict(probe, compare_passes(run, ['training']))
+    return 'each forward gets the output before it; each backward its forward\'s input and the grad after it'
+
+
+def accuracy_passes(module, probe):
+    run = recorded(probe.path)
+    _verdict(probe, compare_passes(run, ['training accuracy', 'validation']))
+    return 'both passes chain every forward, dropout off'
+
+
+def expected_result_name(name):
+    """The file our driver `name` writes with its default flags, as the course's does."""
+    from harness.flags import build_parser, result_name
+    from harness.training import Network
+
+    module = importlib.import_module(name)
+    network = next(v for v in vars(module).values() if isinstance(v, Network))
+    return result_name(network.prefix, build_parser(network).parse_args([]))
+
+
+def result_file(module, probe):
+    run = recorded(probe.path)
+    wanted = run['result_name']
+    if not run['written']:
+        stopped = f" (it stops first: {run['error']})" if run['error'] else ''
+        raise Failed(f"writes no result file{stopped}; the course's {run['name']}.py writes {wanted} "
+                     f"(with its default flags) by json.dump after its last epoch")
+    name, record = next(iter(run['written'].items()))
+    if name != wanted:
+        raise Failed(f"writes {name}; with its default flags, the course's {run['name']}.py writes {wanted}")
+    if not (isinstance(record, dict) and sorted(record) == ['train', 'val']
+            and all(isinstance(record[k], list) and len(record[k]) == 1 for k in record)):
+        raise Failed(f'writes {name}, but not as {{"train": [...], "val": [...]}} with one accuracy per epoch')
+    return f'writes {name}, one accuracy per epoch, as the course\'s'
+
+
+def first_epoch(module, probe, run):
+    """One epoch of the course's run `run` by the driver, on the course's data, with the dnn_misc the
+    worker loaded: ours, or the one given with --modules."""
+    import dnn_misc
+    which = ('our dnn_misc.py' if os.path.abspath(dnn_misc.__file__) == os.path.join(REPO, 'dnn_misc.py')
+             else os.path.basename(dnn_misc.__file__) + ' given')
+
+    folder = tempfile.mkdtemp(prefix='driver-epoch-')
+    try:
+        os.symlink(os.path.join(REPO, 'data', 'mnist_subset.json'), os.path.join(folder, 'mnist_subset.json'))
+        flags = [item for key, value in run.flags.items() for item in (f'--{key}', str(value))]
+        printed, error = run_driver(probe.path, ['--num_epoch', '1', *flags], folder, dnn_misc)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    figures = {}
+    for key, label in (('train', 'Training'), ('val', 'Validation')):
+        found = re.search(rf'{label} accuracy at epoch 1 is ([0-9.eE+-]+)', printed)
+        if found:
+            figures[key] = float(found.group(1))
+    if error or len(figures) < 2:
+        raise Failed(f"{run.question} epoch 1 did not finish{': ' + error if error else ''}")
+    probe.figures = figures
+    train, val = run.epoch1
+    if (figures['train'], figures['val']) != (train, val):
+        raise Failed(f"{run.question} epoch 1 gives training / validation accuracy {figures['train']} / "
+                     f"{figures['val']}, the course's {train} / {val}")
+    return f"{run.question} epoch 1 with {which}: {train} / {val}, as the course's"
+
+
+CHECKS = [('driver', 'network', network), ('driver', 'training pass', training_pass),
+          ('driver', 'accuracy passes', accuracy_passes), ('driver', 'result file', result_file)]
+PIPELINE = {run.question: ('driver', f'{run.question} epoch 1',
+                           lambda module, probe, run=run: first_epoch(module, probe, run)) for run in RUNS}
