@@ -1,9 +1,10 @@
 """The grader's internals: one submission's row of verdicts, and the table (scripts/grade.py runs them).
 
 Each submission is checked in a scratch copy of its .py and .json files, by hw5_dnn_check.py in a
-process of its own, with a time and a memory limit; its result files are compared with the
-course's (our committed outputs, which are its students' files) and, for Q3.3 to Q3.6, with the
-first epoch its own modules give.
+process of its own, with a time and a memory limit: its dnn_misc.py, and its dnn_cnn_2.py (Q3.9)
+with our modules. Its result files are compared with the course's (our committed outputs, which
+are its students' files) and in epoch 1 with what its own code gives: Q3.3 to Q3.6 its modules
+through our drivers, Q3.10 its dnn_cnn_2.py with its modules.
 """
 import json
 import os
@@ -19,10 +20,13 @@ from harness.checker.pipeline import QUESTIONS as PIPELINE_QUESTIONS
 from harness.course import RUNS, tolerance
 
 MODULES = ['linear_layer', 'relu', 'dropout', 'pipeline']
+DRIVER = 'dnn_cnn_2'  # Q3.9: the network its dnn_cnn_2.py builds and the wiring of its TODOs
+DRIVER_CHECKS = ['network', 'training pass', 'accuracy passes']
 RESULT_FILES = [run.name for run in RUNS]
 RERUN = {run.name: run.question for run in RUNS if run.question in PIPELINE_QUESTIONS}  # result file: question
+DRIVER_RERUN = {run.name: run.question for run in RUNS if run.driver == DRIVER}  # rerun by its driver
 MAX_RESULT_BYTES = 1 << 20
-COLUMNS = ['submission'] + MODULES + RESULT_FILES + ['notes']
+COLUMNS = ['submission'] + MODULES + [DRIVER] + RESULT_FILES + ['notes']
 
 
 def scratch_copy(folder):
@@ -49,12 +53,14 @@ def limits(memory_mb):
     return apply
 
 
-def run_checker(scratch, timeout, memory_mb):
-    """The checker's JSON report on the scratch copy's dnn_misc.py, or a string: why there is none."""
+def run_checker(scratch, timeout, memory_mb, target='dnn_misc.py', modules=None):
+    """The checker's JSON report (--pipeline) on the scratch copy's `target`, a dnn_misc.py or a driver
+    (trained with `modules`), or a string: why there is none."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS='1', OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    options = ['--modules', os.path.join(scratch, modules)] if modules else []
     with tempfile.TemporaryFile() as out:
         process = subprocess.Popen([sys.executable, os.path.join(REPO, 'hw5_dnn_check.py'), '--json', '--pipeline',
-                                    os.path.join(scratch, 'dnn_misc.py')], cwd=scratch, env=env,
+                                    *options, os.path.join(scratch, target)], cwd=scratch, env=env,
                                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.DEVNULL,
                                    preexec_fn=limits(memory_mb))
         try:
@@ -89,6 +95,34 @@ def module_columns(report):
     return verdicts, notes
 
 
+def driver_checks(scratch, timeout, memory_mb):
+    """The checker's report on the submission's dnn_cnn_2.py: its wiring checked with our modules, and
+    its epoch 1 of Q3.10 trained with the submission's own (for its result file), or a string."""
+    if not os.path.isfile(os.path.join(scratch, DRIVER + '.py')):
+        return f'no {DRIVER}.py at the top of the submission'
+    modules = 'dnn_misc.py' if os.path.isfile(os.path.join(scratch, 'dnn_misc.py')) else None
+    return run_checker(scratch, timeout, memory_mb, DRIVER + '.py', modules)
+
+
+def driver_column(report):
+    """(verdict, notes) of the Q3.9 column: the worst of the driver's network and wiring checks."""
+    if isinstance(report, str):
+        return 'FAIL', [f'{DRIVER}: {report}']
+    checks = [c for c in report['checks'] if c['check'] in DRIVER_CHECKS]
+    if len(checks) < len(DRIVER_CHECKS):
+        return 'FAIL', [f'{DRIVER}: the checks did not all run']
+    verdict = max((c['verdict'] for c in checks), key=['PASS', 'WARN', 'FAIL'].index)
+    return verdict, [f"{DRIVER} {c['check']}: {c['message']}" for c in checks if c['verdict'] != 'PASS']
+
+
+def epoch_figures(report, question):
+    """The figures of `question`'s epoch 1 in a checker report, or None."""
+    if isinstance(report, str):
+        return None
+    check = next((c for c in report['checks'] if c['check'].startswith(question)), None)
+    return check and check.get('figures')
+
+
 def read_result(scratch, name):
     """The submission's result file `name`, parsed and checked: (record, None) or (None, why not)."""
     path = next((p for p in (os.path.join(scratch, name), os.path.join(scratch, 'outputs', name))
@@ -113,7 +147,7 @@ def read_result(scratch, name):
     return record, None
 
 
-def result_column(scratch, name, report):
+def result_column(scratch, name, report, driver_report):
     """(verdict, reason) for one result file."""
     record, problem = read_result(scratch, name)
     if problem:
@@ -124,15 +158,17 @@ def result_column(scratch, name, report):
         for epoch, (ours, theirs) in enumerate(zip(reference[key], record[key]), start=1):
             if abs(ours - theirs) > tolerance(name) + 1e-12:
                 return 'FAIL', f'{key} accuracy at epoch {epoch} is {theirs}, the course\'s {ours}'
-    question = RERUN.get(name)
-    if question and not isinstance(report, str):
-        check = next((c for c in report['checks'] if c['check'].startswith(question)), None)
-        figures = check and check.get('figures')
+    question, code = RERUN.get(name), "the submission's modules"
+    if name in DRIVER_RERUN:  # remade by the submission's driver and modules, whichever is wrong
+        question, code = DRIVER_RERUN[name], f"the submission's {DRIVER}.py and modules"
+        report = driver_report if os.path.isfile(os.path.join(scratch, 'dnn_misc.py')) else 'no dnn_misc.py'
+    if question and (name in DRIVER_RERUN or not isinstance(report, str)):
+        figures = epoch_figures(report, question)
         if not figures:
-            return 'FAIL', f'its epoch 1 cannot be compared: the submission\'s modules did not run {question}'
+            return 'FAIL', f'its epoch 1 cannot be compared: {code} did not run {question}'
         if (record['train'][0], record['val'][0]) != (figures['train'], figures['val']):
-            return 'FAIL', (f"epoch 1 reads {record['train'][0]} / {record['val'][0]}, but the submission's "
-                            f"modules give {figures['train']} / {figures['val']}: not made by the code handed in")
+            return 'FAIL', (f"epoch 1 reads {record['train'][0]} / {record['val'][0]}, but {code} "
+                            f"give {figures['train']} / {figures['val']}: not made by the code handed in")
     return 'PASS', None
 
 
@@ -147,8 +183,11 @@ def grade(folder, timeout, memory_mb):
             report = 'no dnn_misc.py at the top of the submission'
         verdicts, notes = module_columns(report)
         row.update(verdicts)
+        driver_report = driver_checks(scratch, timeout, memory_mb)
+        row[DRIVER], driver_notes = driver_column(driver_report)
+        notes += driver_notes
         for name in RESULT_FILES:
-            row[name], reason = result_column(scratch, name, report)
+            row[name], reason = result_column(scratch, name, report, driver_report)
             if reason:
                 notes.append(f'{name}: {reason}')
     finally:
