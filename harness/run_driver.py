@@ -61,7 +61,8 @@ def run_course_style(driver, flags):
                 continue
         name = os.path.basename(driver)
         if status != 0:
-            print(f'{name} stopped with exit status {status}; nothing was moved into outputs/', file=sys.stderr)
+            how = f'exit status {status}' if status > 0 else f'signal {-status}'
+            print(f'{name} stopped with {how}; nothing was moved into outputs/', file=sys.stderr)
             return status if status > 0 else 128 - status
         written = sorted(f for f in os.listdir(folder) if f.endswith('.json') and f != DATA_NAME)
         if not written:
