@@ -60,6 +60,10 @@ PATTERNS = {  # name: (changes, expected module verdicts, (module, check, fragme
         ROW_BIAS + [("self.gradient['W'] = np.matmul(X.T, grad)", "self.gradient['W'] = np.matmul(grad.T, X)")],
         {'linear_layer': 'FAIL', 'relu': 'PASS', 'dropout': 'PASS'},
         ('linear_layer', 'backward', "gradient['W'] has shape (3, 4), expected (4, 3)")),
+    'a bias gradient that adds up across calls': (
+        ROW_BIAS[:1] + [("self.gradient['b'] = np.sum(grad, axis=0)", "self.gradient['b'] += np.sum(grad, axis=0)")],
+        {'linear_layer': 'FAIL', 'relu': 'PASS', 'dropout': 'PASS'},
+        ('linear_layer', 'backward', "gradient['b'] adds up from one backward call to the next")),
     'a scaled dW': (
         ROW_BIAS + [("self.gradient['W'] = np.matmul(X.T, grad)", "self.gradient['W'] = 2 * np.matmul(X.T, grad)")],
         {'linear_layer': 'FAIL', 'relu': 'PASS', 'dropout': 'PASS'},

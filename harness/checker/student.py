@@ -6,15 +6,19 @@ drivers do; finite differences go through forward only.
 """
 import numpy as np
 
-from harness.checker.probe import numerical_gradient
+from harness.checker.probe import TOLERANCE, Failed, numerical_gradient, relative_error
 
 
 def gradient_check(probe, layer, label, X, R, forward_args=(), flat_keys=()):
-    """forward(X) then backward(X, R); compare dL/dX and every gradient with centred differences
-    of L = sum(forward(X) * R). Returns the largest relative error."""
+    """forward(X) then backward(X, R), after one such step with another grad, as the drivers take one
+    step after another; compare dL/dX and every gradient with centred differences of
+    L = sum(forward(X) * R). Returns the largest relative error."""
+    params = getattr(layer, 'params', {})
+    probe.call(layer, label, 'forward', X, *forward_args)
+    probe.call(layer, label, 'backward', X, 1.0 - 2.0 * R)  # the step before, with another grad
+    earlier = {key: np.array(probe.attribute(layer, label, 'gradient', key), dtype=float) for key in params}
     probe.call(layer, label, 'forward', X, *forward_args)
     grad_X = probe.call(layer, label, 'backward', X, R)
-    params = getattr(layer, 'params', {})
     gradients = {key: np.array(probe.attribute(layer, label, 'gradient', key), dtype=float) for key in params}
 
     X_perturbed = X.copy()
@@ -22,9 +26,20 @@ def gradient_check(probe, layer, label, X, R, forward_args=(), flat_keys=()):
     errors = [probe.compare(f'dL/dX returned by {label}.backward', grad_X, numerical_gradient(loss, X_perturbed))]
     loss = lambda: np.sum(layer.forward(X.copy(), *forward_args) * R)  # parameters perturbed in place
     for key, param in params.items():
-        errors.append(probe.compare(f"{label}.gradient['{key}']", gradients[key], numerical_gradient(loss, param),
-                                    flat_ok=key in flat_keys))
+        expected = numerical_gradient(loss, param)
+        if _adds_up(gradients[key], earlier[key], expected):
+            raise Failed(f"{label}.gradient['{key}'] adds up from one backward call to the next: after a second "
+                         f"call it holds the sum of both calls' gradients; set it (=), do not add to it (+=)")
+        errors.append(probe.compare(f"{label}.gradient['{key}']", gradients[key], expected, flat_ok=key in flat_keys))
     return max(errors)
+
+
+def _adds_up(got, earlier, expected):
+    """Whether a gradient is wrong but, less what the call before left, right: it adds up across calls."""
+    if np.size(got) != np.size(expected) or np.shape(got) != np.shape(earlier):
+        return False
+    got, earlier = np.reshape(got, expected.shape), np.reshape(earlier, expected.shape)
+    return relative_error(got, expected) >= TOLERANCE and relative_error(got - earlier, expected) < TOLERANCE
 
 
 def linear_forward(m, probe):
