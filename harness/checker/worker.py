@@ -50,8 +50,9 @@ def run_one(check, module, path):
     except (Exception, SystemExit) as error:
         verdict, message = 'FAIL', f'raised {type(error).__name__}: {error}{probe.where(error)}'
     result = {'verdict': verdict, 'message': message}
-    if getattr(probe, 'figures', None):
-        result['figures'] = probe.figures
+    for extra in ('figures', 'todos'):  # the pipeline's figures; a driver's verdict per TODO
+        if getattr(probe, extra, None):
+            result[extra] = getattr(probe, extra)
     return result
 
 
