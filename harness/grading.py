@@ -3,7 +3,7 @@
 Each submission is checked in a scratch copy of its .py and .json files, by hw5_dnn_check.py in a
 process of its own, with a time and a memory limit: its dnn_misc.py, and its dnn_cnn_2.py (Q3.9)
 with our modules. Its result files are compared with the course's (our committed outputs, which
-are its students' files) and in epoch 1 with what its own code gives: Q3.3 to Q3.6 its modules
+are its students' files) and in epoch 1 with what its own code gives: Q3.3 to Q3.8 its modules
 through our drivers, Q3.10 its dnn_cnn_2.py with its modules.
 """
 import json
@@ -15,18 +15,17 @@ import subprocess
 import sys
 import tempfile
 
-from harness import REPO
+from harness import REPO, same_code, unpack
+from harness.checker.driver import PASSES, todos_of
 from harness.checker.pipeline import QUESTIONS as PIPELINE_QUESTIONS
 from harness.course import RUNS, tolerance
+from harness.rubric import KINDS
 
-MODULES = ['linear_layer', 'relu', 'dropout', 'pipeline']
 DRIVER = 'dnn_cnn_2'  # Q3.9: the network its dnn_cnn_2.py builds and the wiring of its TODOs
-DRIVER_CHECKS = ['network', 'training pass', 'accuracy passes']
 RESULT_FILES = [run.name for run in RUNS]
 RERUN = {run.name: run.question for run in RUNS if run.question in PIPELINE_QUESTIONS}  # result file: question
 DRIVER_RERUN = {run.name: run.question for run in RUNS if run.driver == DRIVER}  # rerun by its driver
 MAX_RESULT_BYTES = 1 << 20
-COLUMNS = ['submission'] + MODULES + [DRIVER] + RESULT_FILES + ['notes']
 
 
 def scratch_copy(folder):
@@ -81,38 +80,13 @@ def run_checker(scratch, timeout, memory_mb, target='dnn_misc.py', modules=None)
         return f'the checks ended without a report (exit status {process.returncode})'
 
 
-def module_columns(report):
-    """{column: verdict} and notes for the module and pipeline columns of one checker report."""
-    if isinstance(report, str):
-        return {module: 'FAIL' for module in MODULES}, [report]
-    verdicts, notes = {}, []
-    for module in MODULES:
-        checks = [c for c in report['checks'] if c['module'] == module]
-        verdicts[module] = report['modules'].get(module, 'FAIL')
-        first = next((c for c in checks if c['verdict'] == verdicts[module]), None)
-        if verdicts[module] != 'PASS' and first:
-            notes.append(f"{module}: {first['message']}")
-    return verdicts, notes
-
-
 def driver_checks(scratch, timeout, memory_mb):
     """The checker's report on the submission's dnn_cnn_2.py: its wiring checked with our modules, and
     its epoch 1 of Q3.10 trained with the submission's own (for its result file), or a string."""
     if not os.path.isfile(os.path.join(scratch, DRIVER + '.py')):
-        return f'no {DRIVER}.py at the top of the submission'
+        return f'no {DRIVER}.py in the submission'
     modules = 'dnn_misc.py' if os.path.isfile(os.path.join(scratch, 'dnn_misc.py')) else None
     return run_checker(scratch, timeout, memory_mb, DRIVER + '.py', modules)
-
-
-def driver_column(report):
-    """(verdict, notes) of the Q3.9 column: the worst of the driver's network and wiring checks."""
-    if isinstance(report, str):
-        return 'FAIL', [f'{DRIVER}: {report}']
-    checks = [c for c in report['checks'] if c['check'] in DRIVER_CHECKS]
-    if len(checks) < len(DRIVER_CHECKS):
-        return 'FAIL', [f'{DRIVER}: the checks did not all run']
-    verdict = max((c['verdict'] for c in checks), key=['PASS', 'WARN', 'FAIL'].index)
-    return verdict, [f"{DRIVER} {c['check']}: {c['message']}" for c in checks if c['verdict'] != 'PASS']
 
 
 def epoch_figures(report, question):
@@ -172,33 +146,70 @@ def result_column(scratch, name, report, driver_report):
     return 'PASS', None
 
 
+def check_verdicts(report):
+    """{'MODULE.CHECK': (verdict, message)} of a checker report on a dnn_misc.py."""
+    return {f"{c['module']}.{c['check']}": (c['verdict'], c['message']) for c in report['checks']}
+
+
+def driver_verdicts(report):
+    """{'network' or 'TODO (n)' or a check: (verdict, message)} of a checker report on the driver;
+    a TODO has the verdict of its lines, with its check's message."""
+    verdicts = {}
+    for c in report['checks']:
+        verdicts[c['check']] = (c['verdict'], c['message'])
+        # A check that did not run (the file does not compile, a time limit) has no verdict per TODO.
+        todos = c.get('todos') or dict.fromkeys(todos_of(DRIVER, PASSES.get(c['check'], [])), c['verdict'])
+        for todo, verdict in todos.items():
+            verdicts[todo] = (verdict, c['message'] if verdict != 'PASS' else 'wired as the course\'s')
+    return verdicts
+
+
 def grade(folder, timeout, memory_mb):
-    """One submission's row: {column: value}."""
-    row = {'submission': os.path.basename(os.path.normpath(folder))}
+    """What one submission's folder earns: {'check': {...}, 'driver': {...}, 'result': {...}}, each
+    {what: (verdict, message)}, and 'missing': {kind: why a check of that kind has no verdict}."""
     scratch = scratch_copy(folder)
+    graded = {'check': {}, 'driver': {}, 'result': {}, 'missing': {}}
     try:
         if os.path.isfile(os.path.join(scratch, 'dnn_misc.py')):
             report = run_checker(scratch, timeout, memory_mb)
         else:
-            report = 'no dnn_misc.py at the top of the submission'
-        verdicts, notes = module_columns(report)
-        row.update(verdicts)
+            report = 'no dnn_misc.py in the submission'
+        if isinstance(report, str):
+            graded['missing']['check'] = report
+        else:
+            graded['check'] = check_verdicts(report)
         driver_report = driver_checks(scratch, timeout, memory_mb)
-        row[DRIVER], driver_notes = driver_column(driver_report)
-        notes += driver_notes
+        if isinstance(driver_report, str):
+            graded['missing']['driver'] = driver_report
+        else:
+            graded['driver'] = driver_verdicts(driver_report)
         for name in RESULT_FILES:
-            row[name], reason = result_column(scratch, name, report, driver_report)
-            if reason:
-                notes.append(f'{name}: {reason}')
+            verdict, reason = result_column(scratch, name, report, driver_report)
+            graded['result'][name] = (verdict, reason or "the course's, and made by the code handed in")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    row['notes'] = '; '.join(notes)
-    return row
+    return graded
 
 
-def markdown(rows):
-    short = {name: name[:-len('.json')] for name in RESULT_FILES}
-    lines = ['| ' + ' | '.join(short.get(c, c) for c in COLUMNS) + ' |', '|' + '---|' * len(COLUMNS)]
-    for row in rows:
-        lines.append('| ' + ' | '.join(str(row[c]).replace('|', '\\|') for c in COLUMNS) + ' |')
-    return '\n'.join(lines)
+def grade_submission(path, timeout, memory_mb):
+    """(graded, status, {file: text}) of a submission, a zip or a folder at `path`: grade's verdicts,
+    'graded' or why it could not be, and the text of its dnn_misc.py and dnn_cnn_2.py."""
+    folder = None
+    try:
+        if os.path.isfile(path):
+            folder = unpack.unpack(path)
+        root = unpack.files_root(folder or path)
+    except unpack.Refused as refused:
+        reason = str(refused)
+        return {'check': {}, 'driver': {}, 'result': {}, 'missing': dict.fromkeys(KINDS, reason)}, reason, {}
+    try:
+        texts = {}
+        for name in same_code.FILES:
+            candidate = os.path.join(root, name)
+            if os.path.isfile(candidate) and not os.path.islink(candidate):
+                with open(candidate, encoding='utf-8', errors='replace') as f:
+                    texts[name] = f.read(1 << 20)
+        return grade(root, timeout, memory_mb), 'graded', texts
+    finally:
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)

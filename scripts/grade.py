@@ -1,44 +1,45 @@
-"""Grade a class: check every submission's modules and result files, and write one table.
+"""Grade a class: each submission's points on the assignment's rubric, as a CSV for the gradebook.
 
-    python3 scripts/grade.py SUBMISSIONS [-j N] [--out grades.csv] [--timeout S] [--memory MB]
+    python3 scripts/grade.py SUBMISSIONS [-j N] [--out grades.csv] [--rubric FILE] [--feedback DIR]
+                             [--timeout S] [--memory MB]
 
-SUBMISSIONS holds one folder per submission: its dnn_misc.py, its dnn_cnn_2.py
-and, if any, its result JSON files, at the top or in outputs/. For each:
-- linear_layer, relu, dropout: the verdicts of `hw5_dnn_check.py`;
-- pipeline: its modules' first epoch of Q3.3 to Q3.6 against the course's
-  figures (`hw5_dnn_check.py --pipeline`);
-- dnn_cnn_2 (Q3.9): the network its dnn_cnn_2.py builds and the wiring of
-  its TODOs, checked with our modules (`hw5_dnn_check.py dnn_cnn_2.py`);
-- one column per result file of the assignment: present, well formed (30
-  epochs of accuracies in [0, 1]), equal to ours (the MLP and LR runs
-  exactly, the CNN runs within 0.003 at every epoch) and equal in epoch 1 to
-  what the submission's own code gives (Q3.3 to Q3.6: its modules; Q3.10:
-  its dnn_cnn_2.py with its modules): a file that is not is flagged as not
-  made by the code handed in;
-- notes: the first reason for each FAIL or WARN.
-Each submission runs in its own process, in a scratch copy, with a time and
-a memory limit; one that exits, crashes, loops, floods its output or fills
-memory gets FAIL rows with the reason and stops nobody else.
+SUBMISSIONS is the learning-management system's download: a folder of zips named
+HW_6_code_NAME.NUMBER.zip (the submission is NAME.NUMBER) and/or folders, one per submission,
+its files at the top or in one folder inside. A zip whose members would land outside its folder,
+are symbolic links or would expand past 200 MB is not unpacked; its row says why.
+
+Each submission's dnn_misc.py is checked by hw5_dnn_check.py (--pipeline), its dnn_cnn_2.py by
+the driver checks (with our modules), and each result file is compared with the course's and, in
+epoch 1, with what the submission's own code gives; each in a process of its own, in a scratch
+copy, with a time and a memory limit. The rubric (scripts/rubric.json, or --rubric) turns the
+verdicts into points. The CSV has a first row 'points possible', then one row per submission:
+its points per item, the total, a status ('graded', or why it could not be) and notes (the reason
+for every lost point). With --feedback, each student gets a Markdown file of every check; beside
+the CSV, NAME-same-code.md lists the submissions that hand in the same code.
 """
 import argparse
 import concurrent.futures
 import csv
 import io
 import os
+import re
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from harness.grading import COLUMNS, grade, markdown  # noqa: E402
-from harness.result_files import write_or_rescue  # noqa: E402
+from harness import rubric, same_code, unpack  # noqa: E402
+from harness.grading import grade_submission  # noqa: E402
+from harness.result_files import write_atomically, write_or_rescue  # noqa: E402
 
 
-def main(argv=None):
+def parse_args(argv):
     parser = argparse.ArgumentParser(prog='grade.py', description=__doc__.splitlines()[0])
-    parser.add_argument('submissions', help='a folder with one folder per submission')
+    parser.add_argument('submissions', help='a folder of zips and/or folders, one per submission')
     parser.add_argument('-j', type=int, default=1, metavar='N', help='submissions graded at a time')
     parser.add_argument('--out', default='grades.csv', help='the CSV to write')
-    parser.add_argument('--timeout', type=float, default=300.0, metavar='S', help='time limit per submission')
+    parser.add_argument('--rubric', default=rubric.DEFAULT, metavar='FILE', help='points per item (JSON)')
+    parser.add_argument('--feedback', metavar='DIR', help='write a feedback file per submission here')
+    parser.add_argument('--timeout', type=float, default=300.0, metavar='S', help='time limit per check run')
     parser.add_argument('--memory', type=int, default=2048, metavar='MB', help='memory limit per submission')
     args = parser.parse_args(argv)
     for wrong, message in [(args.j < 1, f'argument -j: must be an integer >= 1, got {args.j}'),
@@ -48,34 +49,86 @@ def main(argv=None):
             parser.error(message)
     if not os.path.isdir(args.submissions):
         parser.error(f'{args.submissions}: no such folder')
-    folders = sorted(os.path.join(args.submissions, name) for name in os.listdir(args.submissions)
-                     if not name.startswith('.') and os.path.isdir(os.path.join(args.submissions, name)))
-    if not folders:
-        parser.error(f'{args.submissions}: no submission folders in it')
+    try:
+        args.items = rubric.load(args.rubric)
+    except rubric.RubricError as error:
+        parser.error(f'--rubric {error}')
+    args.entries = unpack.submissions(args.submissions)
+    if not args.entries:
+        parser.error(f'{args.submissions}: no submissions in it (zips or folders)')
+    return args
 
-    rows, started = [], time.monotonic()
+
+def unique(ids):
+    """The ids, a repeated one numbered: chao.209, chao.209 (2)."""
+    seen, out = {}, []
+    for name in ids:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f'{name} ({seen[name]})')
+    return out
+
+
+def grade_all(args, ids):
+    """{submission: its CSV row} and {submission: what grade found}, and {submission: {file: text}}."""
+    maximum = rubric.possible(args.items)['total']
+    rows, graded_by, texts = {}, {}, {}
+    started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.j) as pool:
-        futures = [pool.submit(grade, folder, args.timeout, args.memory) for folder in folders]
+        futures = {pool.submit(grade_submission, path, args.timeout, args.memory): submission
+                   for submission, (_, path) in zip(ids, args.entries)}
         for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
-            row = future.result()
-            rows.append(row)
+            submission = futures[future]
+            graded_by[submission], status, texts[submission] = future.result()
+            rows[submission] = {'submission': submission, **rubric.score(args.items, graded_by[submission]),
+                                'status': status}
             elapsed = time.monotonic() - started
-            left = elapsed / done * (len(folders) - done)
-            failed = sum(row[c] == 'FAIL' for c in COLUMNS[1:-1])
-            print(f"[{done}/{len(folders)}] {row['submission']}: {failed} FAIL "
-                  f"({elapsed:.0f} s so far, about {left:.0f} s left)", file=sys.stderr, flush=True)
-    rows.sort(key=lambda row: row['submission'])
+            print(f"[{done}/{len(ids)}] {submission}: {rows[submission]['total']} of {maximum} points "
+                  f"({elapsed:.0f} s so far, about {elapsed / done * (len(ids) - done):.0f} s left)",
+                  file=sys.stderr, flush=True)
+    return rows, graded_by, texts
 
+
+def write_files(args, rows, graded_by, groups):
+    """The same-code report beside the CSV, and the feedback files. Returns 0, or 1 with a line."""
+    same_path = os.path.splitext(args.out)[0] + '-same-code.md'
+    try:
+        write_atomically(same_path, lambda f: f.write('\n'.join(same_code.report(groups)) + '\n'))
+        if args.feedback:
+            os.makedirs(args.feedback, exist_ok=True)
+            for submission, row in rows.items():
+                text = rubric.feedback(submission, args.items, row, graded_by[submission])
+                name = re.sub(r'[^A-Za-z0-9._-]', '_', submission) + '.md'
+                write_atomically(os.path.join(args.feedback, name), lambda f, text=text: f.write(text))
+    except OSError as error:
+        print(f'grade.py: error: cannot write {error.filename or "a file"}: {error.strerror}', file=sys.stderr)
+        return 1
+    print(f'wrote {args.out} and {same_path}' + (f', and feedback in {args.feedback}' if args.feedback else ''),
+          file=sys.stderr)
+    return 0
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    rows, graded_by, texts = grade_all(args, unique([name for name, _ in args.entries]))
+    columns = ['submission'] + [name for name, _, _, _ in args.items] + ['total', 'status', 'notes']
     table = io.StringIO()
-    writer = csv.DictWriter(table, fieldnames=COLUMNS)
+    writer = csv.DictWriter(table, fieldnames=columns)
     writer.writeheader()
-    writer.writerows(rows)
-    print(markdown(rows))
-    status = write_or_rescue(args.out, lambda f: f.write(table.getvalue()), parser.prog, 'the table',
-                             text=table.getvalue())
-    if status == 0:
-        print(f'wrote {args.out}', file=sys.stderr)
-    return status
+    writer.writerow(rubric.possible(args.items))
+    writer.writerows(rows[submission] for submission in sorted(rows))
+    groups = same_code.groups(texts)
+    maximum = rubric.possible(args.items)['total']
+    print('| submission | total | status |\n|---|---|---|')
+    for submission in sorted(rows):
+        print(f"| {submission} | {rows[submission]['total']} of {maximum} | {rows[submission]['status']} |")
+    print('\n' + '\n'.join(same_code.report(groups)[2:]))
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    except OSError:
+        pass  # write_or_rescue says why the table cannot go there, and keeps it
+    if write_or_rescue(args.out, lambda f: f.write(table.getvalue()), 'grade.py', 'the table', text=table.getvalue()):
+        return 1
+    return write_files(args, rows, graded_by, groups)
 
 
 if __name__ == '__main__':

@@ -1,10 +1,11 @@
-"""scripts/grade.py on a class of crafted submissions: right, wrong, WARN-worthy and hostile ones."""
+"""scripts/grade.py on a class as the learning-management system delivers it: zips and folders,
+right, WARN-worthy, wrong, hostile and malformed submissions; the rubric's points in a CSV."""
 import csv
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
+import zipfile
 
 import pytest
 
@@ -12,31 +13,40 @@ from conftest import REPO, ROW_BIAS, course_style_source
 
 OUTPUTS = os.path.join(REPO, 'outputs')
 RESULTS = sorted(name for name in os.listdir(OUTPUTS) if name.endswith('.json'))
-LINEAR_RUNS = ['MLP_lr0.01_m0.0_w0.0_d0.0.json', 'MLP_lr0.01_m0.0_w0.0_d0.5.json', 'MLP_lr0.01_m0.0_w0.0_d0.95.json',
-               'LR_lr0.01_m0.0_w0.0_d0.0.json']
+DRIVER = open(os.path.join(REPO, 'tests', 'course_style', 'dnn_cnn_2.py')).read()
+ITEMS = ['Q3.2 linear_layer.forward', 'Q3.2 linear_layer.backward', 'Q3.2 relu.forward', 'Q3.2 relu.backward',
+         'Q3.2 dropout.backward', 'Q3.3', 'Q3.4', 'Q3.5', 'Q3.6', 'Q3.7', 'Q3.8', 'Q3.9 network', 'Q3.9 TODO (2)',
+         'Q3.9 TODO (3)', 'Q3.9 TODO (4)', 'Q3.9 TODO (5)', 'Q3.10']
+MAXIMA = [5, 5, 5, 5, 5, 2, 2, 2, 2, 2, 2, 3, 2, 2, 2, 2, 2]
+ACCUMULATES = ROW_BIAS[:1] + [("self.gradient['b'] = np.sum(grad, axis=0)", "self.gradient['b'] += np.sum(grad, axis=0)")]
 
 
-DRIVER = os.path.join(REPO, 'tests', 'course_style', 'dnn_cnn_2.py')
-
-
-def submission(root, name, changes=(), prefix='', results=RESULTS, where='', driver_changes=None):
-    """A submission folder: the course-style dnn_misc.py changed, with `prefix` at its top, copies of our
-    result files `results` in `where`, and unless driver_changes is None the course-style dnn_cnn_2.py
-    with those changes."""
-    folder = root / name
-    (folder / where).mkdir(parents=True)
-    (folder / 'dnn_misc.py').write_text(prefix + course_style_source(changes))
+def files(changes=ROW_BIAS, prefix='', driver_changes=(), results=RESULTS, where=''):
+    """{name in the submission: bytes}: the course-style dnn_misc.py and dnn_cnn_2.py, changed, and our result files."""
+    found = {'dnn_misc.py': (prefix + course_style_source(changes)).encode()}
     if driver_changes is not None:
-        (folder / 'dnn_cnn_2.py').write_text(course_style_source(driver_changes, open(DRIVER).read()))
+        found['dnn_cnn_2.py'] = course_style_source(driver_changes, DRIVER).encode()
     for result in results:
-        shutil.copy(os.path.join(OUTPUTS, result), folder / where / result)
-    return folder
+        found[os.path.join(where, result)] = open(os.path.join(OUTPUTS, result), 'rb').read()
+    return found
+
+
+def as_zip(path, members, folder=''):
+    with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(os.path.join(folder, name), data)
+
+
+def as_folder(path, members):
+    for name, data in members.items():
+        os.makedirs(os.path.dirname(os.path.join(path, name)), exist_ok=True)
+        open(os.path.join(path, name), 'wb').write(data)
 
 
 def tree_digest(root):
     digest = hashlib.sha256()
-    for folder, _, files in sorted(os.walk(root)):
-        for name in sorted(files):
+    for folder, _, names in sorted(os.walk(root)):
+        for name in sorted(names):
             path = os.path.join(folder, name)
             digest.update(path.encode() + open(path, 'rb').read())
     return digest.hexdigest()
@@ -45,109 +55,146 @@ def tree_digest(root):
 @pytest.fixture(scope='module')
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp('class')
-    submissions = root / 'submissions'
-    right = submission(submissions, 'right', ROW_BIAS,
-                       results=[r for r in RESULTS if not r.startswith('CNN2')], driver_changes=[])
-    (right / 'LR_lr0.01_m0.0_w0.0_d0.0.json').write_text('{"train": [0.5, ')
-    submission(submissions, 'warn', where='outputs', driver_changes=[
-        ("model['C2'].backward(m1, grad_c2)", "model['C2'].backward(c2, grad_c2)")])
-    submission(submissions, 'miswired', ROW_BIAS, results=[r for r in RESULTS if r.startswith('CNN2')],
-               driver_changes=[("grad_c2 = model['nonlinear2'].backward(c2, grad_h2)", 'grad_c2 = grad_h2')])
-    submission(submissions, 'wrong', ROW_BIAS + [('backward_output = grad * self.mask', 'backward_output = grad')])
-    submission(submissions, 'exits', prefix='import sys\nsys.exit(3)\n', results=[])
-    submission(submissions, 'loops', prefix='while True:\n    pass\n', results=[])
-    submission(submissions, 'floods', ROW_BIAS, prefix="import sys\nprint('x' * 50_000_000)\n"
-                                                       "print('y' * 50_000_000, file=sys.stderr)\n", results=[])
-    submission(submissions, 'hoards', prefix='import numpy\nhoard = numpy.ones(10 ** 11)\n', results=[])
-    (submissions / 'empty').mkdir()
-    before = tree_digest(submissions)
-    out = root / 'grades.csv'
-    result = subprocess.run([sys.executable, os.path.join(REPO, 'scripts', 'grade.py'), str(submissions), '-j', '2',
-                             '--out', str(out), '--timeout', '240'],
-                            capture_output=True, text=True, timeout=900)
+    class_ = root / 'download'
+    class_.mkdir()
+    as_zip(class_ / 'HW_6_code_right.1.zip', files(), folder='hw6')
+    as_zip(class_ / 'HW_6_code_warn.2.zip', files([], where='outputs', driver_changes=[
+        ("model['C2'].backward(m1, grad_c2)", "model['C2'].backward(c2, grad_c2)")]))
+    as_folder(class_ / 'accumulates.3', files(ACCUMULATES))
+    as_folder(class_ / 'miswired.4', files(driver_changes=[
+        ("grad_c2 = model['nonlinear2'].backward(c2, grad_h2)", 'grad_c2 = grad_h2')]))
+    as_zip(class_ / 'HW_6_code_brokenrelu.13.zip', files(ROW_BIAS + [('backward_output = grad * self.mask',
+                                                                     'backward_output = grad')]))
+    commented = files()
+    commented['dnn_misc.py'] = (b'# my homework, handed in\n\n' + commented['dnn_misc.py'].replace(
+        b'\nclass ', b'\n\n\n# next module\nclass ') + b'\n# the end\n')
+    as_folder(class_ / 'copy.5', commented)
+    with zipfile.ZipFile(class_ / 'HW_6_code_climbs.6.zip', 'w') as archive:
+        archive.writestr('dnn_misc.py', '')
+        archive.writestr('../../escaped.py', 'x')
+    with zipfile.ZipFile(class_ / 'HW_6_code_link.7.zip', 'w') as archive:
+        info = zipfile.ZipInfo('dnn_misc.py')
+        info.external_attr = 0o120777 << 16
+        archive.writestr(info, '/etc/passwd')
+    with zipfile.ZipFile(class_ / 'HW_6_code_bomb.8.zip', 'w', zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr('zeros.json', bytes(201 << 20))
+    as_folder(class_ / 'exits.9', files(prefix='import sys\nsys.exit(3)\n', results=[], driver_changes=None))
+    as_folder(class_ / 'loops.10', files(prefix='while True:\n    pass\n', results=[], driver_changes=None))
+    as_folder(class_ / 'hoards.11', files(prefix='import numpy\nhoard = numpy.ones(10 ** 11)\n', results=[],
+                                          driver_changes=None))
+    (class_ / 'empty.12').mkdir()
+    before = tree_digest(class_)
+    out = root / 'grades' / 'grades.csv'
+    result = subprocess.run([sys.executable, os.path.join(REPO, 'scripts', 'grade.py'), str(class_), '-j', '2',
+                             '--out', str(out), '--feedback', str(root / 'feedback'), '--timeout', '240'],
+                            capture_output=True, text=True, timeout=1200)
+    assert os.path.isfile(out), result.stderr
     with open(out) as f:
-        rows = {row['submission']: row for row in csv.DictReader(f)}
-    return result, rows, before == tree_digest(submissions), open(out).read().splitlines()[0]
+        table = list(csv.DictReader(f))
+    return {'result': result, 'table': table, 'rows': {row['submission']: row for row in table[1:]},
+            'root': root, 'unchanged': before == tree_digest(class_)}
 
 
-def test_the_table_has_a_row_per_submission_and_the_expected_columns(graded):
-    result, rows, _, header = graded
+def points(row):
+    return [float(row[item]) for item in ITEMS]
+
+
+def test_the_csv_has_the_rubric_columns_and_a_row_of_maxima(graded):
+    result, table = graded['result'], graded['table']
     assert result.returncode == 0, result.stderr
-    assert header.split(',') == ['submission', 'linear_layer', 'relu', 'dropout', 'pipeline', 'dnn_cnn_2'] + [
-        'MLP_lr0.01_m0.0_w0.0_d0.0.json', 'MLP_lr0.01_m0.0_w0.0_d0.5.json', 'MLP_lr0.01_m0.0_w0.0_d0.95.json',
-        'LR_lr0.01_m0.0_w0.0_d0.0.json', 'CNN_lr0.01_m0.0_w0.0_d0.5.json', 'CNN_lr0.01_m0.9_w0.0_d0.5.json',
-        'CNN2_lr0.001_m0.9_w0.0_d0.5.json', 'notes']
-    assert sorted(rows) == ['empty', 'exits', 'floods', 'hoards', 'loops', 'miswired', 'right', 'warn', 'wrong']
-    assert '| submission | linear_layer |' in result.stdout and '| right | PASS | PASS | PASS | PASS | PASS |' \
-        in result.stdout
+    assert list(table[0]) == ['submission'] + ITEMS + ['total', 'status', 'notes']
+    assert table[0]['submission'] == 'points possible' and points(table[0]) == MAXIMA and table[0]['total'] == '50'
+    assert sorted(graded['rows']) == ['accumulates.3', 'bomb.8', 'brokenrelu.13', 'climbs.6', 'copy.5', 'empty.12',
+                                      'exits.9', 'hoards.11', 'link.7', 'loops.10', 'miswired.4', 'right.1', 'warn.2']
     progress = [line for line in result.stderr.splitlines() if line.startswith('[')]
-    assert len(progress) == 9 and progress[-1].startswith('[9/9] ') and 's left)' in progress[-1]
+    assert len(progress) == 13 and progress[-1].startswith('[13/13] ') and 's left)' in progress[-1]
+    assert '| right.1 | 50 of 50 | graded |' in result.stdout
 
 
-def test_a_right_submission_passes_and_its_file_problems_are_named(graded):
-    row = graded[1]['right']
-    assert [row[c] for c in ('linear_layer', 'relu', 'dropout', 'pipeline')] == ['PASS'] * 4
-    assert row['CNN2_lr0.001_m0.9_w0.0_d0.5.json'] == 'FAIL' and row['LR_lr0.01_m0.0_w0.0_d0.0.json'] == 'FAIL'
-    assert all(row[name] == 'PASS' for name in RESULTS if not name.startswith(('CNN2', 'LR')))
-    assert 'CNN2_lr0.001_m0.9_w0.0_d0.5.json: missing' in row['notes']
-    assert 'LR_lr0.01_m0.0_w0.0_d0.0.json: malformed: not valid JSON' in row['notes']
+def test_right_and_warn_worthy_submissions_earn_every_point(graded):
+    for name in ('right.1', 'warn.2', 'copy.5'):
+        row = graded['rows'][name]
+        assert points(row) == MAXIMA and row['total'] == '50' and row['status'] == 'graded', row['notes']
 
 
-def test_a_warn_worthy_submission_with_files_in_outputs(graded):
-    row = graded[1]['warn']
-    assert row['linear_layer'] == 'WARN' and row['relu'] == row['dropout'] == row['pipeline'] == 'PASS'
-    assert row['dnn_cnn_2'] == 'WARN' and 'TODO (3): C2.backward is given C2.forward' in row['notes']
-    assert all(row[name] == 'PASS' for name in RESULTS)  # CNN2's epoch 1 remade by its driver and modules
-    assert row['notes'].startswith("linear_layer: linear_layer.gradient['b'] has shape (3,), not (1, 3)")
+def test_a_bias_gradient_that_adds_up_loses_its_points_and_its_result_files(graded):
+    row = graded['rows']['accumulates.3']
+    assert row['Q3.2 linear_layer.backward'] == '0' and row['Q3.2 relu.forward'] == '5'
+    assert "adds up from one backward call to the next" in row['notes']
+    assert [row[q] for q in ('Q3.3', 'Q3.4', 'Q3.5', 'Q3.6', 'Q3.7', 'Q3.8', 'Q3.10')] == ['0'] * 7
+    assert 'Q3.3: 0 of 2: epoch 1 reads 0.919 / 0.908, but the submission\'s modules give' in row['notes']
+    assert row['notes'].count('not made by the code handed in') == 7 and row['total'] == '31'
 
 
-def test_a_miswired_driver_loses_q39_and_its_result_file(graded):
-    row = graded[1]['miswired']
-    assert row['dnn_cnn_2'] == 'FAIL' and row['pipeline'] == 'PASS'
-    assert 'dnn_cnn_2 training pass: TODO (3): nonlinear2.backward is never called' in row['notes']
-    assert row['CNN2_lr0.001_m0.9_w0.0_d0.5.json'] == 'FAIL'
-    assert ("CNN2_lr0.001_m0.9_w0.0_d0.5.json: epoch 1 reads 0.9056 / 0.913, but the submission's dnn_cnn_2.py "
-            "and modules give") in row['notes'] and 'not made by the code handed in' in row['notes']
+def test_a_broken_relu_with_copied_result_files_loses_them(graded):
+    row = graded['rows']['brokenrelu.13']
+    assert row['Q3.2 relu.backward'] == '0' and row['Q3.6'] == '2'  # Q3.6 has no relu: its file is made again
+    assert [row[q] for q in ('Q3.3', 'Q3.4', 'Q3.5', 'Q3.7', 'Q3.8', 'Q3.10')] == ['0'] * 6
+    assert row['notes'].count('not made by the code handed in') == 6 and row['total'] == '33'
 
 
-def test_files_not_made_by_the_code_handed_in_are_flagged(graded):
-    row = graded[1]['wrong']
-    assert row['relu'] == 'FAIL' and row['pipeline'] == 'FAIL'
-    assert all(row[name] == 'FAIL' for name in LINEAR_RUNS if name.startswith('MLP'))
-    assert row['LR_lr0.01_m0.0_w0.0_d0.0.json'] == 'PASS'  # no relu in it: the wrong relu.backward changes nothing
-    assert all(row[name] == 'PASS' for name in RESULTS if name.startswith('CNN_'))  # nothing to rerun cheaply
-    assert row['dnn_cnn_2'] == 'FAIL' and 'dnn_cnn_2: no dnn_cnn_2.py at the top of the submission' in row['notes']
-    assert row['CNN2_lr0.001_m0.9_w0.0_d0.5.json'] == 'FAIL' and 'did not run Q3.10' in row['notes']
-    assert 'MLP_lr0.01_m0.0_w0.0_d0.0.json: epoch 1 reads 0.919 / 0.908, but the submission\'s modules give' \
-        in row['notes'] and 'not made by the code handed in' in row['notes']
+def test_a_miswired_driver_loses_its_todo_and_q310(graded):
+    row = graded['rows']['miswired.4']
+    assert [row['Q3.9 network'], row['Q3.9 TODO (2)'], row['Q3.9 TODO (3)']] == ['3', '2', '0']
+    assert row['Q3.10'] == '0' and row['total'] == '46'
+    assert 'Q3.9 TODO (3): 0 of 2: TODO (3): nonlinear2.backward is never called' in row['notes']
 
 
 @pytest.mark.parametrize('name, reason', [
-    ('exits', 'does not import: SystemExit: 3'),
-    ('loops', 'loading dnn_misc.py did not return within 10 s'),
-    ('hoards', 'does not import: MemoryError'),
-    ('empty', 'no dnn_misc.py at the top of the submission'),
+    ('climbs.6', "refused: member '../../escaped.py' would land outside the folder"),
+    ('link.7', "refused: member 'dnn_misc.py' is a symbolic link"),
+    ('bomb.8', 'refused: it would expand to 201 MB, past the limit of 200 MB'),
 ])
-def test_a_hostile_submission_fails_with_its_reason_and_stops_nobody(graded, name, reason):
-    row = graded[1][name]
-    assert all(row[c] == 'FAIL' for c in ('linear_layer', 'relu', 'dropout', 'pipeline')), row
-    assert all(row[name] == 'FAIL' for name in RESULTS)
-    assert reason in row['notes'] and 'missing' in row['notes']
+def test_a_malformed_zip_gets_its_reason_and_no_points(graded, name, reason):
+    row = graded['rows'][name]
+    assert row['status'] == reason and row['total'] == '0' and reason in row['notes']
+    assert not os.path.exists(graded['root'] / 'escaped.py') and not os.path.exists(graded['root'].parent / 'escaped.py')
 
 
-def test_output_floods_change_no_verdict(graded):
-    row = graded[1]['floods']
-    assert row['linear_layer'] == row['relu'] == row['dropout'] == row['pipeline'] == 'PASS'
+@pytest.mark.parametrize('name, reason', [
+    ('exits.9', 'does not import: SystemExit: 3'),
+    ('loops.10', 'loading dnn_misc.py did not return within 10 s'),
+    ('hoards.11', 'does not import: MemoryError'),
+    ('empty.12', 'no dnn_misc.py in the submission'),
+])
+def test_a_hostile_submission_earns_nothing_and_stops_nobody(graded, name, reason):
+    row = graded['rows'][name]
+    assert row['total'] == '0' and row['status'] == 'graded'
+    assert reason in row['notes'] and 'no dnn_cnn_2.py in the submission' in row['notes']
 
 
-def test_no_submission_folder_is_changed(graded):
-    assert graded[2]
+def test_each_student_gets_a_feedback_file(graded):
+    folder = graded['root'] / 'feedback'
+    assert sorted(os.listdir(folder)) == sorted(f'{name}.md' for name in graded['rows'])
+    text = (folder / 'miswired.4.md').read_text()
+    assert text.startswith('# miswired.4: 46 of 50 points\n')
+    assert '| Q3.9 TODO (3) | 0 | 2 | TODO (3): nonlinear2.backward is never called' in text
+    assert '- PASS check linear_layer.forward: max relative error' in text
+
+
+def test_the_same_code_is_reported(graded):
+    text = (graded['root'] / 'grades' / 'grades-same-code.md').read_text()
+    # miswired.4 hands in right.1's modules, accumulates.3 and brokenrelu.13 its driver; copy.5 both, with
+    # comments and blank lines
+    assert '- `dnn_misc.py`: copy.5, miswired.4, right.1\n' in text
+    assert '- `dnn_cnn_2.py`: accumulates.3, brokenrelu.13, copy.5, right.1\n' in text
+    assert '`dnn_misc.py`: copy.5, miswired.4, right.1' in graded['result'].stdout
+
+
+def test_no_submission_is_changed(graded):
+    assert graded['unchanged']
 
 
 def test_usage_errors(tmp_path):
+    (tmp_path / 'rubric.json').write_text('{"items": [{"name": "Q3.3", "points": -1, "earned_by": "result x.json"}]}')
+    (tmp_path / 'class').mkdir()
+    (tmp_path / 'class' / 'a.1').mkdir()
     for args, error in [([str(tmp_path / 'nowhere')], 'nowhere: no such folder'),
                         ([str(tmp_path), '-j', '0'], 'argument -j: must be an integer >= 1, got 0'),
-                        ([str(tmp_path)], 'no submission folders in it')]:
+                        ([str(tmp_path / 'rubric.json')], 'rubric.json: no such folder'),
+                        ([str(tmp_path / 'class'), '--rubric', str(tmp_path / 'rubric.json')],
+                         "item 'Q3.3': points must be a number >= 0, got -1"),
+                        ([str(tmp_path / 'class' / 'a.1')], 'no submissions in it (zips or folders)')]:
         result = subprocess.run([sys.executable, os.path.join(REPO, 'scripts', 'grade.py'), *args],
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 2 and 'Traceback' not in result.stderr, result.stderr

@@ -1,0 +1,96 @@
+"""The rubric: points per item, read from a file staff can copy and edit (scripts/rubric.json is
+the assignment's), and what a graded submission earns of each, with the reason for every lost point.
+
+An item is earned by a verdict of PASS or WARN from what it names:
+- 'check MODULE.CHECK': a check of hw5_dnn_check.py on the dnn_misc.py (linear_layer.backward, ...);
+- 'result FILE': a result file (present, the course's, and made by the code handed in);
+- 'driver CHECK': the dnn_cnn_2.py, checked with our modules: 'network', or a TODO ('TODO (2)').
+"""
+import json
+import os
+
+from harness import REPO
+
+DEFAULT = os.path.join(REPO, 'scripts', 'rubric.json')
+KINDS = ('check', 'result', 'driver')
+EARNS = ('PASS', 'WARN')
+
+
+class RubricError(Exception):
+    """The rubric file is missing or malformed; the message names the file and the problem."""
+
+
+def load(path=DEFAULT):
+    """[(name, points, kind, what)] of the rubric file at `path`, or RubricError."""
+    try:
+        with open(path) as f:
+            rubric = json.load(f)
+    except OSError as error:
+        raise RubricError(f'{path}: {error.strerror}') from None
+    except ValueError as error:
+        raise RubricError(f'{path}: not valid JSON ({error})') from None
+    items = rubric.get('items') if isinstance(rubric, dict) else None
+    if not isinstance(items, list) or not items:
+        raise RubricError(f'{path}: expected an object with a non-empty list "items"')
+    loaded = []
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict) or sorted(item) != ['earned_by', 'name', 'points']:
+            raise RubricError(f'{path}: item {number} must have exactly "name", "points" and "earned_by"')
+        name, points, earned_by = item['name'], item['points'], item['earned_by']
+        kind, _, what = str(earned_by).partition(' ')
+        if not isinstance(name, str) or not name.strip() or name in [n for n, _, _, _ in loaded]:
+            raise RubricError(f'{path}: item {number} needs a name of its own, got {name!r}')
+        if isinstance(points, bool) or not isinstance(points, (int, float)) or not points >= 0:
+            raise RubricError(f'{path}: item {name!r}: points must be a number >= 0, got {points!r}')
+        if kind not in KINDS or not what:
+            raise RubricError(f"{path}: item {name!r}: earned_by must be 'check MODULE.CHECK', 'result FILE' "
+                              f"or 'driver CHECK', got {earned_by!r}")
+        loaded.append((name, points, kind, what))
+    return loaded
+
+
+def score(items, graded):
+    """The row of one graded submission: {item name: points, 'total', 'notes'}. `graded` maps each kind
+    to {what: (verdict, message)}; what it lacks is lost, with the reason graded['missing'] gives."""
+    row, notes = {}, []
+    for name, points, kind, what in items:
+        verdict, message = graded[kind].get(what, ('FAIL', graded['missing'].get(kind, 'not checked')))
+        row[name] = points if verdict in EARNS else 0
+        if verdict not in EARNS and points:
+            notes.append(f'{name}: 0 of {_number(points)}: {message}')
+    row['total'] = _number(sum(row[name] for name, _, _, _ in items))
+    row['notes'] = '; '.join(notes)
+    return {key: _number(value) if key != 'notes' else value for key, value in row.items()}
+
+
+def possible(items):
+    """The first row of the table (Otter's convention): each item's maximum and their total."""
+    row = {name: _number(points) for name, points, _, _ in items}
+    row.update(submission='points possible', total=_number(sum(points for _, points, _, _ in items)),
+               status='', notes='')
+    return row
+
+
+def feedback(submission, items, row, graded):
+    """A student's feedback, in Markdown: the points per item and why, then every check."""
+    total = possible(items)['total']
+    lines = [f'# {submission}: {row["total"]} of {total} points', '', f'Status: {row["status"]}', '',
+             '| item | points | of | why not all |', '|---|---|---|---|']
+    for name, points, kind, what in items:
+        verdict, message = graded[kind].get(what, ('FAIL', graded['missing'].get(kind, 'not checked')))
+        why = '' if verdict == 'PASS' else message
+        lines.append(f'| {name} | {row[name]} | {_number(points)} | {_cell(why)} |')
+    lines += ['', '## Every check', '']
+    for kind in KINDS:
+        for what, (verdict, message) in graded[kind].items():
+            lines.append(f'- {verdict} {kind} {what}: {message}')
+    return '\n'.join(lines) + '\n'
+
+
+def _cell(text):
+    return str(text).replace('|', '\\|').replace('\n', ' ')
+
+
+def _number(value):
+    """5.0 as 5, 2.5 as 2.5: points as staff write them."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
