@@ -6,7 +6,7 @@
     python3 hw5_dnn_check.py --pipeline path/to/dnn_cnn_2.py   # a driver
 
 Checks linear_layer, relu and dropout; with --all also what the course gives
-in the same file, and with --pipeline the first epoch of Q3.3 to Q3.6 with
+in the same file, and with --pipeline the first epoch of Q3.3 to Q3.8 with
 your modules. Given a driver (a file that imports dnn_misc and defines no
 linear_layer), it checks the network the driver builds and how it wires the
 modules in each pass (the TODOs of dnn_cnn_2.py) and its result file; with
@@ -43,7 +43,7 @@ def parse_args(argv):
                         help="also check what the course gives: dropout's draws, conv_layer, max_pool, flatten_layer, "
                              "the two losses, add_momentum and the dnn_im2col.py beside the file")
     parser.add_argument('--pipeline', action='store_true',
-                        help='also run the first epoch of Q3.3 to Q3.6 with these modules, against the course\'s '
+                        help='also run the first epoch of Q3.3 to Q3.8 with these modules, against the course\'s '
                              f'figures (at most {PIPELINE_TIME_LIMIT:g} s each)')
     parser.add_argument('--modules', metavar='DNN_MISC',
                         help="for a driver with --pipeline: the dnn_misc.py to train with (default: ours)")
