@@ -113,14 +113,14 @@ def compare_network(expected, built):
     return problems
 
 
-def describe(source, name=None, method=None):
+def describe(source):
+    """A source in words: 'C2.forward's output', 'the grad from M2.backward', 'the minibatch'."""
     if source == 'data':
         return 'the minibatch'
     if source == 'labels':
         return 'the labels'
     if isinstance(source, tuple):
-        text = f"{source[0]}.forward's output" if source[1] == 'forward' else f'the grad from {source[0]}.backward'
-        return text
+        return f"{source[0]}.forward's output" if source[1] == 'forward' else f'the grad from {source[0]}.backward'
     return 'an array no module returned'
 
 
