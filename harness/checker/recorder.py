@@ -39,10 +39,6 @@ class Call:
         self.same_as_wired = None  # with another array than the wiring's: whether that one gives the same
         self.raised = None  # the error it raised, if it did
 
-    def arrays(self):
-        """The call's array arguments, in order."""
-        return [a for a in list(self.args) + list(self.kwargs.values()) if isinstance(a, np.ndarray)]
-
 
 class Recorder:
     """The notes of one run. `wiring(call)`, when set, names the array the network's wiring gives
@@ -88,18 +84,17 @@ class Recorder:
         wired = self.wiring(built, method) if self.wiring else None
         deviates = wired is not None and any(w is not None and w is not a for w, a in zip(wired, args))
         before = copy.deepcopy(module) if deviates else None
+        call = Call(built, method, args, kwargs, None)
         try:
-            result = function(*args, **kwargs)
+            call.result = function(*args, **kwargs)
         except Exception as error:
-            call = Call(built, method, args, kwargs, None)
             call.raised = short(f'{type(error).__name__}: {error}')
-            self.calls.append(call)
             raise
-        call = Call(built, method, args, kwargs, result)
+        finally:
+            self.calls.append(call)
         if deviates:
-            call.same_as_wired = _same_with(before, method, args, kwargs, wired, result, module)
-        self.calls.append(call)
-        return result
+            call.same_as_wired = _same_with(before, method, args, kwargs, wired, call.result, module)
+        return call.result
 
 
 def short(text, limit=160):
