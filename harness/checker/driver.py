@@ -11,7 +11,6 @@ course's first epoch.
 """
 import contextlib
 import importlib
-import importlib.util
 import io
 import json
 import os
@@ -25,7 +24,8 @@ import traceback
 import numpy as np
 
 from harness import REPO
-from harness.checker.probe import Failed
+from harness.checker.given import reference
+from harness.checker.probe import Failed, import_file
 from harness.checker.recorder import Recorder, short
 from harness.checker.wiring import TODOS, compare_network, compare_passes, expected_wiring
 from harness.course import RUNS
@@ -53,10 +53,7 @@ def our_driver(name, stand_in):
     saved = sys.modules.get('dnn_misc')
     sys.modules['dnn_misc'] = stand_in
     try:
-        spec = importlib.util.spec_from_file_location(f'_course_{name}', os.path.join(REPO, name + '.py'))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
+        return import_file(f'_course_{name}', os.path.join(REPO, name + '.py'))
     finally:
         sys.modules['dnn_misc'] = saved
 
@@ -97,20 +94,11 @@ def run_driver(path, argv, folder, stand_in):
     return printed.getvalue(), error
 
 
-def our_modules():
-    """Our dnn_misc.py, whichever dnn_misc the driver will train with: the recording always uses ours."""
-    if '_our_dnn_misc' not in sys.modules:
-        spec = importlib.util.spec_from_file_location('_our_dnn_misc', os.path.join(REPO, 'dnn_misc.py'))
-        sys.modules['_our_dnn_misc'] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules['_our_dnn_misc'])
-    return sys.modules['_our_dnn_misc']
-
-
 def recorded(path):
     """The recorded run of the driver at `path`, made once: a dict of what the checks read."""
     if path in _runs:
         return _runs[path]
-    dnn_misc = our_modules()
+    dnn_misc = reference  # ours, whichever dnn_misc the driver trains with in first_epoch
 
     name = network_of(path)
     if name is None:

@@ -5,25 +5,18 @@ A student who edits these by accident learns it here. Forward passes are
 compared with this repository's modules (tested against plain loops);
 backward passes with centred differences of the student's own forward.
 """
-import importlib.util
 import os
 
 import numpy as np
 
 from harness import REPO
-from harness.checker.probe import Failed, numerical_gradient
+from harness.checker.probe import Failed, import_file, numerical_gradient
 from harness.checker.student import gradient_check
 
-
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-reference = _load('reference_dnn_misc', os.path.join(REPO, 'dnn_misc.py'))
-reference_im2col = _load('reference_dnn_im2col', os.path.join(REPO, 'dnn_im2col.py'))
+# Ours, whatever dnn_misc the worker loaded: what the student's are compared with, and what the
+# driver checks record with.
+reference = import_file('reference_dnn_misc', os.path.join(REPO, 'dnn_misc.py'))
+reference_im2col = import_file('reference_dnn_im2col', os.path.join(REPO, 'dnn_im2col.py'))
 
 
 def dropout_draws(m, probe):
@@ -123,7 +116,7 @@ def add_momentum(m, probe):
 def dnn_im2col(m, probe):
     """The dnn_im2col.py beside the student's file, or this repository's when there is none."""
     beside = os.path.join(os.path.dirname(probe.path), 'dnn_im2col.py')
-    theirs = _load('students_dnn_im2col', beside) if os.path.isfile(beside) else reference_im2col
+    theirs = import_file('students_dnn_im2col', beside) if os.path.isfile(beside) else reference_im2col
     x = np.random.RandomState(12).randint(-2, 3, (2, 3, 7, 6)).astype(float)
     errors = []
     for name, args in [('get_im2col_indices', (x.shape, 3, 2, 1, 2)), ('im2col_indices', (x, 3, 3, 1, 1)),

@@ -4,13 +4,26 @@ A check is a function of (module, probe). It raises `Failed` with the line to
 print, or returns a short note (its largest error) for a PASS; `probe.warn`
 turns a PASS into a WARN, for deviations the course's pipeline tolerates.
 """
+import importlib.util
 import inspect
 import os
+import sys
 import traceback
 
 import numpy as np
 
 TOLERANCE = 1e-6
+
+
+def import_file(name, path, register=False):
+    """The module in the Python file at `path`, imported under `name`; with `register`, entered in
+    sys.modules before it runs, so that what imports `name` meanwhile gets it."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    if register:
+        sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 class Failed(Exception):

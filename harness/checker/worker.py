@@ -7,7 +7,6 @@ line per step to its original standard output: first {"loaded": true} or
 {"load_error": ...}, then one {"verdict", "message"} per check. Whatever the
 student's code prints goes nowhere.
 """
-import importlib.util
 import json
 import os
 import sys
@@ -17,11 +16,8 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))  # t
 
 def load(path):
     """Import the dnn_misc.py at `path` as `dnn_misc`, so that our drivers use it; its folder first on sys.path."""
-    spec = importlib.util.spec_from_file_location('dnn_misc', path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules['dnn_misc'] = module
-    spec.loader.exec_module(module)
-    return module
+    from harness.checker.probe import import_file
+    return import_file('dnn_misc', path, register=True)
 
 
 def load_for_driver(path, modules=None):
