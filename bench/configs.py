@@ -23,7 +23,7 @@ def setup(question, epochs):
     from harness.flags import build_parser
     from harness import training
 
-    network = next(v for v in vars(driver).values() if isinstance(v, training.Network))
+    network = training.network_in(driver)
     args = build_parser(network).parse_args([])
     vars(args).update(flags, num_epoch=epochs)
     return network, args

@@ -28,16 +28,21 @@ def is_ours(path):
         return re.search(r'^\s*(from|import)\s+harness\b', f.read(), re.MULTILINE) is not None
 
 
+def put_data(folder):
+    """The course's data in `folder`, as a course-style driver looks for it: a link, or a copy."""
+    try:
+        os.symlink(DATA, os.path.join(folder, DATA_NAME))
+    except OSError:  # no symbolic links here (Windows without the right): a copy
+        shutil.copyfile(DATA, os.path.join(folder, DATA_NAME))
+
+
 def scratch_folder():
     """A new folder inside outputs/ (so that a result file moves out of it whole) holding the data."""
     os.makedirs(OUTPUTS, exist_ok=True)
     folder = os.path.join(OUTPUTS, f'.run-{os.getpid()}')
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
-    try:
-        os.symlink(DATA, os.path.join(folder, DATA_NAME))
-    except OSError:  # no symbolic links here (Windows without the right): a copy
-        shutil.copyfile(DATA, os.path.join(folder, DATA_NAME))
+    put_data(folder)
     return folder
 
 

@@ -10,7 +10,6 @@ one epoch on the course's data with our dnn_misc.py (or the one given with --mod
 course's first epoch.
 """
 import contextlib
-import importlib
 import io
 import json
 import os
@@ -29,10 +28,10 @@ from harness.checker.probe import Failed, import_file
 from harness.checker.recorder import Recorder, short
 from harness.checker.wiring import TODOS, compare_network, compare_passes, expected_wiring
 from harness.course import RUNS
-from harness.run_driver import is_ours
+from harness.run_driver import is_ours, put_data
 
-DRIVERS = ['dnn_cnn_2', 'dnn_cnn', 'dnn_mlp_nononlinear', 'dnn_mlp']
-PREFIXES = {'dnn_cnn_2': 'CNN2_lr', 'dnn_cnn': 'CNN_lr', 'dnn_mlp_nononlinear': 'LR_lr', 'dnn_mlp': 'MLP_lr'}
+PREFIXES = {run.driver: run.name.split('_lr')[0] + '_lr' for run in RUNS}  # 'dnn_cnn_2': 'CNN2_lr', ...
+DRIVERS = list(PREFIXES)
 SMALL = 10  # samples per split of the small data file
 _runs = {}  # path: the recorded run, made once per worker
 
@@ -108,7 +107,7 @@ def recorded(path):
     try:
         samples = small_data(folder)
         ours = Recorder(dnn_misc)
-        expected = expected_wiring(our_driver(name, ours.module()), ours)
+        expected = expected_wiring(name, our_driver(name, ours.module()), ours)
         recorder = Recorder(dnn_misc)
         recorder.wiring = expected.wiring_for(recorder)
         _, error = run_driver(path, ['--num_epoch', '1'], folder, recorder.module())
@@ -123,7 +122,7 @@ def recorded(path):
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     _runs[path] = {'name': name, 'expected': expected, 'recorder': recorder, 'error': error,
-                   'samples': samples, 'written': contents, 'result_name': expected_result_name(name)}
+                   'samples': samples, 'written': contents, 'result_name': default_result_name(expected.network)}
     return _runs[path]
 
 
@@ -171,13 +170,9 @@ def accuracy_passes(module, probe):
     return 'both passes chain every forward, dropout off'
 
 
-def expected_result_name(name):
-    """The file our driver `name` writes with its default flags, as the course's does."""
+def default_result_name(network):
+    """The file a driver of `network` writes with its default flags, ours and the course's alike."""
     from harness.flags import build_parser, result_name
-    from harness.training import Network
-
-    module = importlib.import_module(name)
-    network = next(v for v in vars(module).values() if isinstance(v, Network))
     return result_name(network.prefix, build_parser(network).parse_args([]))
 
 
@@ -206,7 +201,7 @@ def first_epoch(module, probe, run):
 
     folder = tempfile.mkdtemp(prefix='driver-epoch-')
     try:
-        os.symlink(os.path.join(REPO, 'data', 'mnist_subset.json'), os.path.join(folder, 'mnist_subset.json'))
+        put_data(folder)
         flags = [item for key, value in run.flags.items() for item in (f'--{key}', str(value))]
         printed, error = run_driver(probe.path, ['--num_epoch', '1', *flags], folder, dnn_misc)
     finally:

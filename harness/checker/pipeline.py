@@ -52,8 +52,7 @@ def first_epoch(module, probe, question):
 
     run = BY_QUESTION[question]
     train, val = run.epoch1
-    network = next(value for value in vars(importlib.import_module(run.driver)).values()
-                   if isinstance(value, training.Network))
+    network = training.network_in(importlib.import_module(run.driver))
     args = build_parser(network).parse_args(['--num_epoch', '1'])
     vars(args).update(run.flags)
     if 'vectors' not in _data:  # read once: the images are the same arrays, reshaped

@@ -13,11 +13,13 @@ TODOS = {'dnn_cnn_2': (('C2', 'nonlinear2', 'M2'),
 
 
 class Expected:
-    """Our driver's network: the modules made [(name, Built)], and the calls of a training step and of
-    an evaluation pass, each [(name, method, [source per positional argument], is_train or None)]."""
+    """Our driver `driver` ('dnn_cnn_2') and its Network: the modules made [Built, named], and the calls
+    of a training step and of an evaluation pass, each [(name, method, [source per positional
+    argument], is_train or None)]."""
 
-    def __init__(self, driver, built, training, evaluation):
-        self.driver, self.built, self.training, self.evaluation = driver, built, training, evaluation
+    def __init__(self, driver, network, built, training, evaluation):
+        self.driver, self.network, self.built = driver, network, built
+        self.training, self.evaluation = training, evaluation
         self.names = [b.name for b in built]
         self.first = training[0][0]  # the module that takes the minibatch
         self.sources = {(name, method): sources for name, method, sources, _ in evaluation + training}
@@ -38,10 +40,11 @@ class Expected:
         return wiring
 
 
-def expected_wiring(driver_module, recorder):
+def expected_wiring(driver, driver_module, recorder):
     """Run our driver's network (its module bound to `recorder`'s stand-in) for one training step
     and one evaluation pass on two samples; return the Expected."""
-    network = next(v for v in vars(driver_module).values() if hasattr(v, 'build_model') and hasattr(v, 'prefix'))
+    from harness.training import network_in  # not at import: it imports dnn_misc, which the worker sets first
+    network = network_in(driver_module)
     model = network.build_model(network.dropout_rate)
     for name, module in model.items():
         next(b for b in recorder.built if b.module is module).name = name
@@ -53,7 +56,7 @@ def expected_wiring(driver_module, recorder):
     steps = len(recorder.calls)
     network.forward(model, x, False)
     wiring = [(c.built.name, c.method, sources(c, recorder.calls, x, y), is_train(c)) for c in recorder.calls]
-    return Expected(driver_module.__name__.replace('_course_', ''), recorder.built, wiring[:steps], wiring[steps:])
+    return Expected(driver, network, recorder.built, wiring[:steps], wiring[steps:])
 
 
 def is_train(call):
