@@ -45,8 +45,14 @@ def load(path=DEFAULT):
         if kind not in KINDS or not what:
             raise RubricError(f"{path}: item {name!r}: earned_by must be 'check MODULE.CHECK', 'result FILE' "
                               f"or 'driver CHECK', got {earned_by!r}")
-        loaded.append((name, points, kind, what))
+        loaded.append((name, _number(points), kind, what))
     return loaded
+
+
+def verdict(graded, kind, what):
+    """(verdict, message) of what an item names, in a graded submission; FAIL with the reason when
+    it has none (the file did not load, the zip was refused)."""
+    return graded[kind].get(what, ('FAIL', graded['missing'].get(kind, 'not checked')))
 
 
 def score(items, graded):
@@ -54,18 +60,18 @@ def score(items, graded):
     to {what: (verdict, message)}; what it lacks is lost, with the reason graded['missing'] gives."""
     row, notes = {}, []
     for name, points, kind, what in items:
-        verdict, message = graded[kind].get(what, ('FAIL', graded['missing'].get(kind, 'not checked')))
-        row[name] = points if verdict in EARNS else 0
-        if verdict not in EARNS and points:
-            notes.append(f'{name}: 0 of {_number(points)}: {message}')
+        found, message = verdict(graded, kind, what)
+        row[name] = points if found in EARNS else 0
+        if found not in EARNS and points:
+            notes.append(f'{name}: 0 of {points}: {message}')
     row['total'] = _number(sum(row[name] for name, _, _, _ in items))
     row['notes'] = '; '.join(notes)
-    return {key: _number(value) if key != 'notes' else value for key, value in row.items()}
+    return row
 
 
 def possible(items):
     """The first row of the table (Otter's convention): each item's maximum and their total."""
-    row = {name: _number(points) for name, points, _, _ in items}
+    row = {name: points for name, points, _, _ in items}
     row.update(submission='points possible', total=_number(sum(points for _, points, _, _ in items)),
                status='', notes='')
     return row
@@ -77,13 +83,12 @@ def feedback(submission, items, row, graded):
     lines = [f'# {submission}: {row["total"]} of {total} points', '', f'Status: {row["status"]}', '',
              '| item | points | of | why not all |', '|---|---|---|---|']
     for name, points, kind, what in items:
-        verdict, message = graded[kind].get(what, ('FAIL', graded['missing'].get(kind, 'not checked')))
-        why = '' if verdict == 'PASS' else message
-        lines.append(f'| {name} | {row[name]} | {_number(points)} | {_cell(why)} |')
+        found, message = verdict(graded, kind, what)
+        lines.append(f"| {name} | {row[name]} | {points} | {_cell('' if found == 'PASS' else message)} |")
     lines += ['', '## Every check', '']
     for kind in KINDS:
-        for what, (verdict, message) in graded[kind].items():
-            lines.append(f'- {verdict} {kind} {what}: {message}')
+        for what, (found, message) in graded[kind].items():
+            lines.append(f'- {found} {kind} {what}: {message}')
     return '\n'.join(lines) + '\n'
 
 

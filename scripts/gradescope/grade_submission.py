@@ -27,7 +27,7 @@ def results(root):
     row = rubric.score(items, graded)
     tests = []
     for number, (name, points, kind, what) in enumerate(items, start=1):
-        verdict, message = graded[kind].get(what, ('FAIL', graded['missing'].get(kind, 'not checked')))
+        verdict, message = rubric.verdict(graded, kind, what)
         tests.append({'name': name, 'number': str(number), 'score': row[name], 'max_score': points,
                       'status': 'passed' if row[name] == points else 'failed', 'output': f'{verdict}: {message}'})
     return {'score': row['total'], 'tests': tests,
