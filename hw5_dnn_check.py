@@ -45,6 +45,8 @@ def parse_args(argv):
     parser.add_argument('--pipeline', action='store_true',
                         help='also run the first epoch of Q3.3 to Q3.8 with these modules, against the course\'s '
                              f'figures (at most {PIPELINE_TIME_LIMIT:g} s each)')
+    parser.add_argument('--questions', metavar='Q3.x,...',
+                        help='with --pipeline: only these questions\' epochs (default: every one)')
     parser.add_argument('--modules', metavar='DNN_MISC',
                         help="for a driver with --pipeline: the dnn_misc.py to train with (default: ours)")
     parser.add_argument('--json', action='store_true', help='print the verdicts as one JSON object')
@@ -55,6 +57,11 @@ def parse_args(argv):
     for path in [args.path] + ([args.modules] if args.modules else []):
         if not os.path.isfile(path):
             parser.error(f'{path}: no such file')
+    known = [run.question for run in RUNS]
+    args.questions = args.questions.split(',') if args.questions is not None else known
+    unknown = [q for q in args.questions if q not in known]
+    if unknown:
+        parser.error(f'argument --questions: {unknown[0]!r} is not one of the course\'s runs ({", ".join(known)})')
     if args.modules and not is_driver(args.path):
         parser.error(f'argument --modules: only for a driver, and {args.path} is a dnn_misc.py')
     return args
@@ -75,12 +82,14 @@ def checks_of(args):
     """[((module, check), group:index)] to run on args.path."""
     if is_driver(args.path):
         network = network_of(args.path) or 'driver'
-        runs = [index for index, run in enumerate(RUNS) if run.driver == network] if args.pipeline else []
+        runs = [index for index, run in enumerate(RUNS)
+                if run.driver == network and run.question in args.questions] if args.pipeline else []
         return ([((network, what), f'driver:{index}') for index, (_, what, _) in enumerate(GROUPS['driver'])]
                 + [((network, RUNS[index].question + ' epoch 1'), f'driver_pipeline:{index}') for index in runs])
     groups = ['student'] + ['given'] * args.all + ['pipeline'] * args.pipeline
     return [((module, what), f'{group}:{index}')
-            for group in groups for index, (module, what, _) in enumerate(GROUPS[group])]
+            for group in groups for index, (module, what, _) in enumerate(GROUPS[group])
+            if group != 'pipeline' or what.split()[0] in args.questions]
 
 
 def main(argv=None):
