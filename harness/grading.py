@@ -1,17 +1,14 @@
 """The grader's internals: one submission's row of verdicts, and the table (scripts/grade.py runs them).
 
-Each submission is checked in a scratch copy of its .py and .json files, by hw5_dnn_check.py in a
-process of its own, with a time and a memory limit: its dnn_misc.py, and its dnn_cnn_2.py (Q3.9)
-with our modules. Its result files are compared with the course's (our committed outputs, which
-are its students' files) and in epoch 1 with what its own code gives: Q3.3 to Q3.8 its modules
-through our drivers, Q3.10 its dnn_cnn_2.py with its modules.
+Each submission is checked in a scratch copy of its .py and .json files, by hw5_dnn_check.py run
+in the sandbox (harness/sandbox.py): its dnn_misc.py, and its dnn_cnn_2.py (Q3.9) with our modules.
+Its result files, read before any of its code runs, are compared with the course's (our committed
+outputs, which are its students' files) and in epoch 1 with what its own code gives: Q3.3 to Q3.8
+its modules through our drivers, Q3.10 its dnn_cnn_2.py with its modules.
 """
 import json
 import os
-import resource
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 
@@ -43,50 +40,29 @@ def scratch_copy(folder):
     return scratch
 
 
-def limits(memory_mb):
-    """A preexec_fn: a session of its own (to stop it whole), at most memory_mb of memory and 64 MB files."""
-    def apply():
-        os.setsid()
-        resource.setrlimit(resource.RLIMIT_AS, (memory_mb << 20, memory_mb << 20))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 20, 64 << 20))
-    return apply
-
-
-def run_checker(scratch, timeout, memory_mb, target='dnn_misc.py', modules=None):
-    """The checker's JSON report (--pipeline) on the scratch copy's `target`, a dnn_misc.py or a driver
-    (trained with `modules`), or a string: why there is none."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS='1', OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
-    options = ['--modules', os.path.join(scratch, modules)] if modules else []
-    with tempfile.TemporaryFile() as out:
-        process = subprocess.Popen([sys.executable, os.path.join(REPO, 'hw5_dnn_check.py'), '--json', '--pipeline',
-                                    *options, os.path.join(scratch, target)], cwd=scratch, env=env,
-                                   stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.DEVNULL,
-                                   preexec_fn=limits(memory_mb))
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return f'the checks did not finish within {timeout:g} s'
-        finally:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)  # and whatever it started
-            except ProcessLookupError:
-                pass
-            process.wait()
-        out.seek(0)
-        text = out.read(MAX_RESULT_BYTES).decode('utf-8', 'replace')
+def run_checker(sandbox, scratch, target='dnn_misc.py', questions=(), modules=None):
+    """The checker's JSON report on the scratch copy's `target`, a dnn_misc.py or a driver, with
+    --pipeline for `questions` (a driver trained with `modules`), or a string: why there is none."""
+    options = ['--pipeline', '--questions', ','.join(questions)] if questions else []
+    options += ['--modules', os.path.join(scratch, modules)] if modules and questions else []
+    status, output = sandbox.run([sys.executable, os.path.join(REPO, 'hw5_dnn_check.py'), '--json', *options,
+                                  os.path.join(scratch, target)], scratch)
+    if status is None:
+        return f'the checks did not finish within {sandbox.timeout:g} s'
     try:
-        return json.loads(text)
+        return json.loads(output.decode('utf-8', 'replace'))
     except json.JSONDecodeError:
-        return f'the checks ended without a report (exit status {process.returncode})'
+        return f'the checks ended without a report (exit status {status})'
 
 
-def driver_checks(scratch, timeout, memory_mb):
+def driver_checks(sandbox, scratch, questions):
     """The checker's report on the submission's dnn_cnn_2.py: its wiring checked with our modules, and
-    its epoch 1 of Q3.10 trained with the submission's own (for its result file), or a string."""
+    `questions` (Q3.10's epoch 1, for its result file) trained with the submission's own, or a string."""
     if not os.path.isfile(os.path.join(scratch, DRIVER + '.py')):
         return f'no {DRIVER}.py in the submission'
-    modules = 'dnn_misc.py' if os.path.isfile(os.path.join(scratch, 'dnn_misc.py')) else None
-    return run_checker(scratch, timeout, memory_mb, DRIVER + '.py', modules)
+    if not os.path.isfile(os.path.join(scratch, 'dnn_misc.py')):
+        questions = ()  # nothing to train with: its result file fails in result_column
+    return run_checker(sandbox, scratch, DRIVER + '.py', questions, 'dnn_misc.py')
 
 
 def epoch_figures(report, question):
@@ -121,21 +97,26 @@ def read_result(scratch, name):
     return record, None
 
 
-def result_column(scratch, name, report, driver_report):
-    """(verdict, reason) for one result file."""
-    record, problem = read_result(scratch, name)
-    if problem:
-        return 'FAIL', problem
+def course_problem(name, record):
+    """Why the result file `name` is not the course's (its students' file, every epoch), or None."""
     with open(os.path.join(REPO, 'outputs', name)) as f:
-        reference = json.load(f)  # the course's students' file, every epoch (tests/test_outputs.py)
+        reference = json.load(f)  # tests/test_outputs.py: the course's students' file
     for key in ('train', 'val'):
         for epoch, (ours, theirs) in enumerate(zip(reference[key], record[key]), start=1):
             if abs(ours - theirs) > tolerance(name) + 1e-12:
-                return 'FAIL', f'{key} accuracy at epoch {epoch} is {theirs}, the course\'s {ours}'
+                return f'{key} accuracy at epoch {epoch} is {theirs}, the course\'s {ours}'
+    return None
+
+
+def result_column(name, record, problem, report, driver_report, has_modules):
+    """(verdict, reason) for one result file: its problem, else whether its epoch 1 is what the
+    submission's own code gives."""
+    if problem:
+        return 'FAIL', problem
     question, code = RERUN.get(name), "the submission's modules"
     if name in DRIVER_RERUN:  # remade by the submission's driver and modules, whichever is wrong
         question, code = DRIVER_RERUN[name], f"the submission's {DRIVER}.py and modules"
-        report = driver_report if os.path.isfile(os.path.join(scratch, 'dnn_misc.py')) else 'no dnn_misc.py'
+        report = driver_report if has_modules else 'no dnn_misc.py'
     if question and (name in DRIVER_RERUN or not isinstance(report, str)):
         figures = epoch_figures(report, question)
         if not figures:
@@ -164,35 +145,49 @@ def driver_verdicts(report):
     return verdicts
 
 
-def grade(folder, timeout, memory_mb):
+def handed_in(scratch):
+    """{result file: (record, why it earns nothing, or None)}, read before any of the code runs."""
+    results = {}
+    for name in RESULT_FILES:
+        record, problem = read_result(scratch, name)
+        results[name] = record, problem or course_problem(name, record)
+    return results
+
+
+def grade(folder, sandbox):
     """What one submission's folder earns: {'check': {...}, 'driver': {...}, 'result': {...}}, each
-    {what: (verdict, message)}, and 'missing': {kind: why a check of that kind has no verdict}."""
+    {what: (verdict, message)}, and 'missing': {kind: why a check of that kind has no verdict}.
+    Its code runs in `sandbox`; only the result files that are the course's are rerun."""
     scratch = scratch_copy(folder)
     graded = {'check': {}, 'driver': {}, 'result': {}, 'missing': {}}
     try:
-        if os.path.isfile(os.path.join(scratch, 'dnn_misc.py')):
-            report = run_checker(scratch, timeout, memory_mb)
+        results = handed_in(scratch)
+        rerun = [name for name, (_, problem) in results.items() if not problem]
+        has_modules = os.path.isfile(os.path.join(scratch, 'dnn_misc.py'))
+        if has_modules:
+            report = run_checker(sandbox, scratch, questions=[RERUN[n] for n in rerun if n in RERUN])
         else:
             report = 'no dnn_misc.py in the submission'
         if isinstance(report, str):
             graded['missing']['check'] = report
         else:
             graded['check'] = check_verdicts(report)
-        driver_report = driver_checks(scratch, timeout, memory_mb)
+        driver_report = driver_checks(sandbox, scratch, [DRIVER_RERUN[n] for n in rerun if n in DRIVER_RERUN])
         if isinstance(driver_report, str):
             graded['missing']['driver'] = driver_report
         else:
             graded['driver'] = driver_verdicts(driver_report)
-        for name in RESULT_FILES:
-            verdict, reason = result_column(scratch, name, report, driver_report)
+        for name, (record, problem) in results.items():
+            verdict, reason = result_column(name, record, problem, report, driver_report, has_modules)
             graded['result'][name] = (verdict, reason or "the course's, and made by the code handed in")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return graded
 
 
-def grade_submission(path, timeout, memory_mb):
-    """(graded, status, {file: text}) of a submission, a zip or a folder at `path`: grade's verdicts,
+def grade_submission(path, sandbox):
+    """(graded, status, {file: text}) of a submission, a zip or a folder at `path`, its code run in
+    `sandbox` (harness/sandbox.py): grade's verdicts,
     'graded' or why it could not be, and the text of its dnn_misc.py and dnn_cnn_2.py."""
     folder = None
     try:
@@ -209,7 +204,7 @@ def grade_submission(path, timeout, memory_mb):
             if os.path.isfile(candidate) and not os.path.islink(candidate):
                 with open(candidate, encoding='utf-8', errors='replace') as f:
                     texts[name] = f.read(1 << 20)
-        return grade(root, timeout, memory_mb), 'graded', texts
+        return grade(root, sandbox), 'graded', texts
     finally:
         if folder:
             shutil.rmtree(folder, ignore_errors=True)

@@ -1,7 +1,7 @@
 """Grade a class: each submission's points on the assignment's rubric, as a CSV for the gradebook.
 
     python3 scripts/grade.py SUBMISSIONS [-j N] [--out grades.csv] [--rubric FILE] [--feedback DIR]
-                             [--timeout S] [--memory MB]
+                             [--timeout S] [--memory MB] [--require-sandbox]
 
 SUBMISSIONS is the learning-management system's download: a folder of zips named
 HW_6_code_NAME.NUMBER.zip (the submission is NAME.NUMBER) and/or folders, one per submission,
@@ -10,9 +10,10 @@ are symbolic links or would expand past 200 MB is not unpacked; its row says why
 
 Each submission's dnn_misc.py is checked by hw5_dnn_check.py (--pipeline), its dnn_cnn_2.py by
 the driver checks (with our modules), and each result file is compared with the course's and, in
-epoch 1, with what the submission's own code gives; each in a process of its own, in a scratch
-copy, with a time and a memory limit. The rubric (scripts/rubric.json, or --rubric) turns the
-verdicts into points. The CSV has a first row 'points possible', then one row per submission:
+epoch 1, with what the submission's own code gives. That code runs on a scratch copy, in a
+bubblewrap sandbox where bwrap runs (harness/sandbox.py), else as a plain process after a
+warning (with --require-sandbox, an error), with a time and a memory limit. The rubric
+(scripts/rubric.json, or --rubric) turns the verdicts into points. The CSV has a first row 'points possible', then one row per submission:
 its points per item, the total, a status ('graded', or why it could not be) and notes (the reason
 for every lost point). With --feedback, each student gets a Markdown file of every check; beside
 the CSV, NAME-same-code.md lists the submissions that hand in the same code.
@@ -27,7 +28,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from harness import rubric, same_code, unpack  # noqa: E402
+from harness import rubric, same_code, sandbox, unpack  # noqa: E402
 from harness.grading import grade_submission  # noqa: E402
 from harness.result_files import write_atomically, write_or_rescue  # noqa: E402
 
@@ -41,6 +42,8 @@ def parse_args(argv):
     parser.add_argument('--feedback', metavar='DIR', help='write a feedback file per submission here')
     parser.add_argument('--timeout', type=float, default=300.0, metavar='S', help='time limit per check run')
     parser.add_argument('--memory', type=int, default=2048, metavar='MB', help='memory limit per submission')
+    parser.add_argument('--require-sandbox', action='store_true',
+                        help='refuse to grade where bubblewrap cannot sandbox the submissions')
     args = parser.parse_args(argv)
     for wrong, message in [(args.j < 1, f'argument -j: must be an integer >= 1, got {args.j}'),
                            (not args.timeout > 0, f'argument --timeout: must be > 0 seconds, got {args.timeout:g}'),
@@ -56,7 +59,18 @@ def parse_args(argv):
     args.entries = unpack.submissions(args.submissions)
     if not args.entries:
         parser.error(f'{args.submissions}: no submissions in it (zips or folders)')
+    out = os.path.abspath(args.out)
+    hide = [args.submissions, os.path.dirname(out), out, same_code_path(out)] + ([args.feedback] if args.feedback else [])
+    try:
+        args.sandbox = sandbox.choose(hide, args.require_sandbox, args.timeout, args.memory)
+    except sandbox.Unavailable as error:
+        parser.exit(2, f'grade.py: error: {error} (--require-sandbox)\n')
     return args
+
+
+def same_code_path(out):
+    """NAME-same-code.md beside the CSV NAME.csv."""
+    return os.path.splitext(out)[0] + '-same-code.md'
 
 
 def unique(ids):
@@ -74,7 +88,7 @@ def grade_all(args, ids):
     rows, graded_by, texts = {}, {}, {}
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.j) as pool:
-        futures = {pool.submit(grade_submission, path, args.timeout, args.memory): submission
+        futures = {pool.submit(grade_submission, path, args.sandbox): submission
                    for submission, (_, path) in zip(ids, args.entries)}
         for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
             submission = futures[future]
@@ -90,7 +104,7 @@ def grade_all(args, ids):
 
 def write_files(args, rows, graded_by, groups):
     """The same-code report beside the CSV, and the feedback files. Returns 0, or 1 with a line."""
-    same_path = os.path.splitext(args.out)[0] + '-same-code.md'
+    same_path = same_code_path(args.out)
     try:
         write_atomically(same_path, lambda f: f.write('\n'.join(same_code.report(groups)) + '\n'))
         if args.feedback:
@@ -109,6 +123,8 @@ def write_files(args, rows, graded_by, groups):
 
 def main(argv=None):
     args = parse_args(argv)
+    warning = '' if args.sandbox.bwrap else 'warning: '
+    print(f'grade.py: {warning}the submissions are {args.sandbox.describe()}', file=sys.stderr, flush=True)
     rows, graded_by, texts = grade_all(args, unique([name for name, _ in args.entries]))
     columns = ['submission'] + [name for name, _, _, _ in args.items] + ['total', 'status', 'notes']
     table = io.StringIO()
@@ -122,6 +138,7 @@ def main(argv=None):
     for submission in sorted(rows):
         print(f"| {submission} | {rows[submission]['total']} of {maximum} | {rows[submission]['status']} |")
     print('\n' + '\n'.join(same_code.report(groups)[2:]))
+    print(f'\nThe submissions were {args.sandbox.describe()}.')
     try:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     except OSError:

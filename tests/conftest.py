@@ -1,4 +1,5 @@
 import contextlib
+import hashlib
 import os
 import subprocess
 import sys
@@ -47,6 +48,17 @@ def images():
 def small_data(tmp_path_factory):
     """A 60 / 20 / 20 data file of real digits, for quick runs of the drivers."""
     return small_data_file(tmp_path_factory.mktemp('data') / 'small.json')
+
+
+def tree_digest(root):
+    """One digest of every file's path and bytes under root (a link's path alone): any change shows."""
+    digest = hashlib.sha256()
+    for folder, subfolders, names in os.walk(root):
+        subfolders.sort()
+        for name in sorted(names):
+            path = os.path.join(folder, name)
+            digest.update(path.encode() + (b'' if os.path.islink(path) else open(path, 'rb').read()))
+    return digest.hexdigest()
 
 
 COURSE_STYLE = os.path.join(REPO, 'tests', 'course_style', 'dnn_misc.py')

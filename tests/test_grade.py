@@ -1,7 +1,6 @@
 """scripts/grade.py on a class as the learning-management system delivers it: zips and folders,
 right, WARN-worthy, wrong, hostile and malformed submissions; the rubric's points in a CSV."""
 import csv
-import hashlib
 import os
 import subprocess
 import sys
@@ -9,7 +8,7 @@ import zipfile
 
 import pytest
 
-from conftest import REPO, ROW_BIAS, course_style_source
+from conftest import REPO, ROW_BIAS, course_style_source, tree_digest
 
 OUTPUTS = os.path.join(REPO, 'outputs')
 RESULTS = sorted(name for name in os.listdir(OUTPUTS) if name.endswith('.json'))
@@ -41,15 +40,6 @@ def as_folder(path, members):
     for name, data in members.items():
         os.makedirs(os.path.dirname(os.path.join(path, name)), exist_ok=True)
         open(os.path.join(path, name), 'wb').write(data)
-
-
-def tree_digest(root):
-    digest = hashlib.sha256()
-    for folder, _, names in sorted(os.walk(root)):
-        for name in sorted(names):
-            path = os.path.join(folder, name)
-            digest.update(path.encode() + open(path, 'rb').read())
-    return digest.hexdigest()
 
 
 @pytest.fixture(scope='module')

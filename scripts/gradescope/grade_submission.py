@@ -19,11 +19,13 @@ TIMEOUT_S, MEMORY_MB = 240.0, 2048  # per check run; Gradescope's container has 
 
 def results(root):
     """The results.json of the submission in ROOT/submission, as a dict."""
-    from harness import rubric
+    from harness import rubric, sandbox
     from harness.grading import grade_submission
 
     items = rubric.load()
-    graded, status, _ = grade_submission(os.path.join(root, 'submission'), TIMEOUT_S, MEMORY_MB)
+    submission = os.path.join(root, 'submission')
+    isolation = sandbox.choose([submission, os.path.join(root, 'results')], timeout=TIMEOUT_S, memory_mb=MEMORY_MB)
+    graded, status, _ = grade_submission(submission, isolation)
     row = rubric.score(items, graded)
     tests = []
     for number, (name, points, kind, what) in enumerate(items, start=1):
@@ -31,7 +33,8 @@ def results(root):
         tests.append({'name': name, 'number': str(number), 'score': row[name], 'max_score': points,
                       'status': 'passed' if row[name] == points else 'failed', 'output': f'{verdict}: {message}'})
     return {'score': row['total'], 'tests': tests,
-            'output': f"{status}. Isolation: Gradescope's container (the grader's own sandbox is not used here)."}
+            'output': f"{status}. The submission was {isolation.describe()}"
+                      + ('.' if isolation.bwrap else "; Gradescope's container isolates it.")}
 
 
 def main(argv):
