@@ -2,7 +2,7 @@
 
     python3 bench/bench.py                   # 3 epochs of each, 3 alternating repeats
     python3 bench/bench.py --torch           # and the same networks in PyTorch, ratio ours / PyTorch
-    python3 bench/bench.py --configs q33,q38 --epochs 1 --repeat 5
+    python3 bench/bench.py --configs q33,q38 --epochs 2 --repeat 5
     python3 bench/bench.py --baseline ../old  # and another checkout of this repository, ratio ours / it
 
 Each measurement runs in a fresh process (so its peak memory is its own; the
@@ -12,7 +12,10 @@ with the driver's network.
 A figure is the whole run's seconds divided by its epochs. Where ours evaluates
 each epoch alongside the next one's training (harness/evaluation.py),
 the last evaluation runs after training: a run of E epochs pays about 1/E of
-an evaluation more per epoch than a 30-epoch run. Each repeat runs ours and the
+an evaluation more per epoch than a 30-epoch run. So each repeat also runs one
+epoch, and the marginal seconds per epoch, (E-epoch run - 1-epoch run) / (E - 1),
+are what one more epoch costs, the fixed costs of a run set aside; ours / other
+compares them. Each repeat runs ours and the
 others (PyTorch, a baseline checkout measured by its own bench.py) back to
 back, the order reversing from one repeat to the next; every figure is the
 median over the repeats, and ours / other the median of the ratios within each
@@ -79,6 +82,12 @@ def total_seconds(measurement):
     return measurement['train_s'] + measurement['eval_s']
 
 
+def marginal_seconds(long, short, epochs):
+    """What one more epoch costs: the seconds of an `epochs`-epoch run less those of a 1-epoch run,
+    over the epochs between (training and evaluation, the data's loading left out)."""
+    return (total_seconds(long) * epochs - total_seconds(short)) / (epochs - 1)
+
+
 def measure_torch(question, epochs):
     from torch_nets import train_torch
     return train_torch(question, epochs)
@@ -135,7 +144,8 @@ def checkout_description(folder):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--epochs', type=int, default=3, help='epochs per measurement')
+    parser.add_argument('--epochs', type=int, default=3,
+                        help='epochs per measurement (at least 2: each repeat also runs 1, for the marginal figure)')
     parser.add_argument('--repeat', type=int, default=3, help='alternating measurements per configuration')
     parser.add_argument('--configs', default=','.join(q for q, _, _ in CONFIGS), help='questions, comma-separated')
     parser.add_argument('--torch', action='store_true', help='also measure PyTorch (needs torch installed)')
@@ -158,14 +168,20 @@ def main():
         parser.error('--torch needs PyTorch, which is not installed: pip install torch==2.13.0')
     if args.baseline and not os.path.isfile(os.path.join(args.baseline, 'bench', 'bench.py')):
         parser.error(f'--baseline {args.baseline}: not a checkout of this repository (no bench/bench.py)')
+    if args.epochs < 2:
+        parser.error('--epochs: at least 2, so that one more epoch than one can be timed')
     kinds = ['ours'] + ['torch'] * args.torch + ['baseline'] * bool(args.baseline)
     results = {}
     for question in questions:
         runs = {kind: [] for kind in kinds}
+        marginal = {kind: [] for kind in kinds}
         for repeat in range(args.repeat):
             for kind in kinds if repeat % 2 == 0 else kinds[::-1]:  # who goes first alternates too
-                runs[kind].append(run_child(kind, question, args.epochs, args.baseline))
+                long, short = (run_child(kind, question, epochs, args.baseline) for epochs in (args.epochs, 1))
+                runs[kind].append(long)
+                marginal[kind].append(marginal_seconds(long, short, args.epochs))
         results[question] = {kind: {'total_s': statistics.median(map(total_seconds, runs[kind])),
+                                    'marginal_s': statistics.median(marginal[kind]),
                                     'background': any(run.get('background', False) for run in runs[kind]),
                                     **{key: statistics.median(run[key] for run in runs[kind])
                                        for key in ('load_s', 'eval_s', 'peak_mb', 'worker_peak_mb')
@@ -174,7 +190,7 @@ def main():
         for other in kinds[1:]:
             # Each repeat ran ours and the others back to back: the ratio within a repeat is
             # the fairest comparison on a machine whose speed drifts from minute to minute.
-            ratios = [total_seconds(a) / total_seconds(b) for a, b in zip(runs['ours'], runs[other])]
+            ratios = [a / b for a, b in zip(marginal['ours'], marginal[other])]
             results[question][other + '_ratios'] = ratios
             results[question][other + '_ratio'] = statistics.median(ratios)
         print(question, json.dumps(results[question]), flush=True)
@@ -190,10 +206,12 @@ def write_report(args, results):
         f'Machine: {machine_description()}.',
         'Command: `' + ' '.join(['python3', 'bench/bench.py'] + sys.argv[1:]) + '`',
         '',
-        f'Each figure is the median of {args.repeat} runs of {args.epochs} epoch(s), each in a fresh process'
-        + (', ours and the others back to back in an order that reverses each time; ours / other is the median'
-           ' of the ratios within each repeat, and the range shows the lowest and highest of them'
-           if args.torch or args.baseline else '')
+        f'Each figure is the median of {args.repeat} runs of {args.epochs} epochs, each in a fresh process; a'
+        f' marginal figure is what one more epoch costs, (the {args.epochs}-epoch run - a 1-epoch run) /'
+        f' {args.epochs - 1}, from the same repeat'
+        + ('; ours and the others ran back to back in an order that reverses each time; ours / other is the'
+           ' median of the ratios of marginal seconds within each repeat, and the range shows the lowest and'
+           ' highest of them' if args.torch or args.baseline else '')
         + '. The machine is shared and noisy: the same run can take 15% longer from one minute to the next.',
         '',
     ]
@@ -206,23 +224,23 @@ def write_report(args, results):
                   ' the pages it shares with training, from the fork, count in both figures.', '']
     if args.baseline:
         lines += [f'Baseline: {checkout_description(args.baseline)}, measured by its own `bench/bench.py`.', '']
-    header = '| question | ours: s/epoch | of which evaluating | data load s | peak MB |'
-    rule = '|---|---|---|---|---|'
+    header = '| question | ours: s/epoch | marginal | of which evaluating | data load s | peak MB |'
+    rule = '|---|---|---|---|---|---|'
     others = [(kind, label) for kind, label in [('torch', 'PyTorch'), ('baseline', 'baseline')]
               if kind in next(iter(results.values()))]
     for _, label in others:
-        header += f' {label} s/epoch | ours / {label} | range |'
-        rule += '---|---|---|'
+        header += f' {label} s/epoch | marginal | ours / {label}, marginal | range |'
+        rule += '---|---|---|---|'
     lines += [header, rule]
     for question, result in results.items():
         ours = result['ours']
         alongside = ' alongside training' if ours['background'] else ''
         worker = f" + {ours['worker_peak_mb']:.0f} evaluating" if ours.get('worker_peak_mb') else ''
-        row = (f"| {question} | {ours['total_s']:.2f} | {ours['eval_s']:.2f}{alongside}"
+        row = (f"| {question} | {ours['total_s']:.2f} | {ours['marginal_s']:.2f} | {ours['eval_s']:.2f}{alongside}"
                f" | {ours['load_s']:.2f} | {ours['peak_mb']:.0f}{worker} |")
         for kind, _ in others:
             theirs, ratios = result[kind], result[kind + '_ratios']
-            row += (f" {theirs['total_s']:.2f} | {result[kind + '_ratio']:.2f} |"
+            row += (f" {theirs['total_s']:.2f} | {theirs['marginal_s']:.2f} | {result[kind + '_ratio']:.2f} |"
                     f" {min(ratios):.2f}-{max(ratios):.2f} |")
         lines.append(row)
     history = kept_history(args.output)
