@@ -49,10 +49,25 @@ def run_checker(sandbox, scratch, target='dnn_misc.py', questions=(), modules=No
                                   os.path.join(scratch, target)], scratch)
     if status is None:
         return f'the checks did not finish within {sandbox.timeout:g} s'
+    return well_formed(output) or f'the checks ended without a report (exit status {status})'
+
+
+def well_formed(output):
+    """The checker's report in `output`, or None if it is not one: the submission's code runs in the
+    same processes as the checks, and could have written anything there."""
     try:
-        return json.loads(output.decode('utf-8', 'replace'))
+        report = json.loads(output.decode('utf-8', 'replace'))
     except json.JSONDecodeError:
-        return f'the checks ended without a report (exit status {status})'
+        return None
+    checks = report.get('checks') if isinstance(report, dict) else None
+    verdicts = ('PASS', 'WARN', 'FAIL')
+    if isinstance(checks, list) and all(
+            isinstance(c, dict) and isinstance(c.get('module'), str) and isinstance(c.get('check'), str)
+            and c.get('verdict') in verdicts and isinstance(c.get('message'), str)
+            and isinstance(c.get('todos', {}), dict) and all(v in verdicts for v in c.get('todos', {}).values())
+            and isinstance(c.get('figures', {}), dict) for c in checks):
+        return report
+    return None
 
 
 def driver_checks(sandbox, scratch, questions):

@@ -47,6 +47,8 @@ def attacks(where, port):
         'fork': ("import os\nfor _ in range(300):\n    if os.fork() == 0:\n        try:\n            os.setsid()\n"
                  f"            os.execv('/bin/sleep', ['sleep', {SLEEP!r}])\n        finally:\n            os._exit(0)"),
         'parent': "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)",
+        'forge': ("import os, signal\nwith open(f'/proc/{os.getppid()}/fd/1', 'w') as out:\n"
+                  "    out.write('[\"a report that is not one\"]')\nos.kill(os.getppid(), signal.SIGKILL)"),
         'fill': (f"for i in range(25):\n    with open(f'/tmp/fill-{TOKEN}-{{i}}', 'wb') as f:\n"
                  f"        f.write(bytes(8 << 20))"),
     }
@@ -176,6 +178,10 @@ def test_without_the_sandbox_every_attack_gets_through(unsandboxed):
     assert all(secret in unsandboxed['written'] for secret in SECRETS.values())
     assert unsandboxed['connected'] and unsandboxed['sleepers']
     assert sorted({name.split('-')[0] for name in unsandboxed['tmp']}) == ['fill', 'pwned']
+    # A report that is not the checker's costs that submission its points, and stops nothing else.
+    assert unsandboxed['result'].returncode == 0, unsandboxed['result'].stderr
+    assert unsandboxed['rows']['forge']['total'] == '0'
+    assert 'the checks ended without a report' in unsandboxed['rows']['forge']['notes']
 
 
 def test_malformed_zips_are_refused_with_a_reason_either_way(sandboxed, unsandboxed):
@@ -218,7 +224,7 @@ def test_the_honest_score_is_unchanged(sandboxed, tmp_path):
         row = next(r for r in csv.DictReader(f) if r['submission'] == 'honest')
     assert row == sandboxed['rows']['honest'] and row['total'] == '36', row['notes']
     hostile = {name: sandboxed['rows'][name]['total'] for name in attacks(sandboxed['where'], 0)}
-    assert hostile == {**dict.fromkeys(hostile, '25'), 'parent': '0'}, hostile
+    assert hostile == {**dict.fromkeys(hostile, '25'), 'parent': '0'}, hostile  # 'forge' cannot reach the checker
 
 
 def test_require_sandbox_refuses_to_grade_without_one(tmp_path):
