@@ -7,6 +7,7 @@ class graded without the sandbox shows that every attack is real. Every attack i
 aimed at this test's own files, so that a sandbox that fails harms nothing else.
 """
 import csv
+import resource
 import os
 import shutil
 import signal
@@ -242,3 +243,13 @@ def test_require_sandbox_refuses_to_grade_without_one(tmp_path):
         assert result.returncode == 2 and result.stdout == '', result.stderr
         assert result.stderr.startswith('grade.py: error: no sandbox: ') and why in result.stderr
         assert len(result.stderr.splitlines()) == 1 and not (tmp_path / 'grades.csv').exists()
+
+
+def test_without_proc_the_plain_run_sets_no_process_limit(tmp_path, monkeypatch):
+    """macOS has no /proc to count a user's processes by: the run goes on with its other limits."""
+    monkeypatch.setattr(sandbox, 'PROC', str(tmp_path / 'no-proc'))
+    plain = sandbox.Sandbox(why='a test', timeout=60, memory_mb=512)
+    status, output = plain.run([sys.executable, '-c', 'import resource; print(resource.getrlimit(resource.RLIMIT_NPROC)[0],'
+                                ' resource.getrlimit(resource.RLIMIT_FSIZE)[0])'], str(tmp_path))
+    before = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+    assert status == 0 and output.split() == [str(before).encode(), str(sandbox.FILE_BYTES).encode()]
