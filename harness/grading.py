@@ -13,6 +13,7 @@ import sys
 import tempfile
 
 from harness import REPO, same_code, unpack
+from harness.checker import VERDICTS
 from harness.checker.driver import PASSES, todos_of
 from harness.checker.pipeline import QUESTIONS as PIPELINE_QUESTIONS
 from harness.course import RUNS, tolerance
@@ -60,11 +61,10 @@ def well_formed(output):
     except json.JSONDecodeError:
         return None
     checks = report.get('checks') if isinstance(report, dict) else None
-    verdicts = ('PASS', 'WARN', 'FAIL')
     if isinstance(checks, list) and all(
             isinstance(c, dict) and isinstance(c.get('module'), str) and isinstance(c.get('check'), str)
-            and c.get('verdict') in verdicts and isinstance(c.get('message'), str)
-            and isinstance(c.get('todos', {}), dict) and all(v in verdicts for v in c.get('todos', {}).values())
+            and c.get('verdict') in VERDICTS and isinstance(c.get('message'), str)
+            and isinstance(c.get('todos', {}), dict) and all(v in VERDICTS for v in c.get('todos', {}).values())
             and isinstance(c.get('figures', {}), dict) for c in checks):
         return report
     return None

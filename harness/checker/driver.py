@@ -23,6 +23,7 @@ import traceback
 import numpy as np
 
 from harness import REPO
+from harness.checker import VERDICTS
 from harness.checker.given import reference
 from harness.checker.probe import Failed, import_file
 from harness.checker.recorder import Recorder, short
@@ -134,7 +135,7 @@ def _verdict(probe, problems, todos=()):
     for todo in todos:
         against = ['FAIL' if fails else 'WARN' for fails, message in problems
                    if message.startswith(todo) or not message.startswith('TODO')]
-        probe.todos[todo] = max(against + ['PASS'], key=['PASS', 'WARN', 'FAIL'].index)
+        probe.todos[todo] = max(against + ['PASS'], key=VERDICTS.index)
     failing = [message for fails, message in problems if fails]
     if failing:
         raise Failed('; '.join(failing))
