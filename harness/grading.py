@@ -46,8 +46,8 @@ def run_checker(sandbox, scratch, target='dnn_misc.py', questions=(), modules=No
     --pipeline for `questions` (a driver trained with `modules`), or a string: why there is none."""
     options = ['--pipeline', '--questions', ','.join(questions)] if questions else []
     options += ['--modules', os.path.join(scratch, modules)] if modules and questions else []
-    status, output = sandbox.run([sys.executable, os.path.join(REPO, 'hw5_dnn_check.py'), '--json', *options,
-                                  os.path.join(scratch, target)], scratch)
+    status, output, _ = sandbox.run([sys.executable, os.path.join(REPO, 'hw5_dnn_check.py'), '--json', *options,
+                                     os.path.join(scratch, target)], scratch)
     if status is None:
         return f'the checks did not finish within {sandbox.timeout:g} s'
     return well_formed(output) or f'the checks ended without a report (exit status {status})'

@@ -9,7 +9,7 @@ of them killed when the run ends. Elsewhere it runs as a plain process, and choo
 Both ways the run has a memory, a file-size, a process and a time limit.
 
     sandbox = choose(hide=[class_folder, output_folder], timeout=300, memory_mb=2048)  # once
-    status, output = sandbox.run(argv, scratch)                # each run
+    status, output, _ = sandbox.run(argv, scratch)             # each run
 """
 import os
 import shutil
@@ -48,11 +48,36 @@ class Sandbox:
         return f'NOT sandboxed, only limited: {self.why}'
 
     def run(self, argv, scratch):
-        """Run argv (a Python command) in `scratch`, isolated and limited. Returns (its exit status,
-        or None past the time limit; the first MAX_OUTPUT bytes it printed). Whatever it started
-        is killed when it ends."""
-        status, output, _ = _run(self, argv, scratch)
-        return status, output
+        """Run argv (a Python command) in `scratch`, isolated and limited. Returns its exit status (None
+        past the time limit), the first MAX_OUTPUT bytes it printed, and the last line of its standard
+        error (bwrap's, when bwrap cannot start). Whatever it started is killed when it ends."""
+        env = {name: os.environ[name] for name in ('PATH', 'LANG', 'LC_ALL', 'LD_LIBRARY_PATH', 'SYSTEMROOT')
+               if name in os.environ}
+        env.update(dict.fromkeys(BLAS_THREADS, '1'), HOME=scratch, PYTHONDONTWRITEBYTECODE='1',
+                   TMPDIR='/tmp' if self.bwrap else tempfile.gettempdir())
+        command, preexec = list(argv), None
+        if self.bwrap:
+            command = arguments(self, scratch) + command
+            if _as_root():  # the scratch copy becomes the user's that runs it; bwrap, as root, enters it
+                for folder, _, names in os.walk(scratch):
+                    for path in [folder] + [os.path.join(folder, name) for name in names]:
+                        os.lchown(path, NOBODY, NOBODY)
+                os.chmod(scratch, 0o711)
+        if os.name == 'posix':
+            preexec = _limits(self.memory_mb, NOBODY if self.bwrap and _as_root() else os.getuid())
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            process = subprocess.Popen(command, cwd=scratch, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                       stderr=err, preexec_fn=preexec)
+            try:
+                status = process.wait(timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                status = None
+            finally:
+                _kill(process)
+            out.seek(0)
+            err.seek(0)
+            lines = err.read(MAX_OUTPUT).decode('utf-8', 'replace').strip().splitlines()
+            return status, out.read(MAX_OUTPUT), lines[-1] if lines else ''
 
 
 def _as_root():
@@ -155,8 +180,8 @@ def _why_not(bwrap):
         return 'setpriv (util-linux) is not installed, and the grader runs as root'
     scratch = tempfile.mkdtemp(prefix='sandbox-try-')
     try:
-        status, output, error = _run(Sandbox(bwrap, timeout=60, memory_mb=512), [sys.executable, '-c', 'print("ok")'],
-                                     scratch)
+        status, output, error = Sandbox(bwrap, timeout=60, memory_mb=512).run([sys.executable, '-c', 'print("ok")'],
+                                                                          scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if status == 0 and output.strip() == b'ok':
@@ -204,37 +229,6 @@ def _limits(memory_mb, uid):
         if tasks is not None:
             resource.setrlimit(resource.RLIMIT_NPROC, (tasks + MORE_PROCESSES, tasks + MORE_PROCESSES))
     return apply
-
-
-def _run(sandbox, argv, scratch):
-    """Sandbox.run, and the last line the command wrote to its standard error."""
-    env = {name: os.environ[name] for name in ('PATH', 'LANG', 'LC_ALL', 'LD_LIBRARY_PATH', 'SYSTEMROOT')
-           if name in os.environ}
-    env.update(dict.fromkeys(BLAS_THREADS, '1'), HOME=scratch, PYTHONDONTWRITEBYTECODE='1',
-               TMPDIR='/tmp' if sandbox.bwrap else tempfile.gettempdir())
-    command, preexec = list(argv), None
-    if sandbox.bwrap:
-        command = arguments(sandbox, scratch) + command
-        if _as_root():  # the scratch copy becomes the user's that runs it; bwrap, as root, enters it
-            for folder, _, names in os.walk(scratch):
-                for path in [folder] + [os.path.join(folder, name) for name in names]:
-                    os.lchown(path, NOBODY, NOBODY)
-            os.chmod(scratch, 0o711)
-    if os.name == 'posix':
-        preexec = _limits(sandbox.memory_mb, NOBODY if sandbox.bwrap and _as_root() else os.getuid())
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(command, cwd=scratch, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=err, preexec_fn=preexec)
-        try:
-            status = process.wait(timeout=sandbox.timeout)
-        except subprocess.TimeoutExpired:
-            status = None
-        finally:
-            _kill(process)
-        out.seek(0)
-        err.seek(0)
-        lines = err.read(MAX_OUTPUT).decode('utf-8', 'replace').strip().splitlines()
-        return status, out.read(MAX_OUTPUT), lines[-1] if lines else ''
 
 
 def _kill(process):

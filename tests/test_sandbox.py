@@ -249,7 +249,7 @@ def test_without_proc_the_plain_run_sets_no_process_limit(tmp_path, monkeypatch)
     """macOS has no /proc to count a user's processes by: the run goes on with its other limits."""
     monkeypatch.setattr(sandbox, 'PROC', str(tmp_path / 'no-proc'))
     plain = sandbox.Sandbox(why='a test', timeout=60, memory_mb=512)
-    status, output = plain.run([sys.executable, '-c', 'import resource; print(resource.getrlimit(resource.RLIMIT_NPROC)[0],'
-                                ' resource.getrlimit(resource.RLIMIT_FSIZE)[0])'], str(tmp_path))
+    limits = 'import resource; print(resource.getrlimit(resource.RLIMIT_NPROC)[0], resource.getrlimit(resource.RLIMIT_FSIZE)[0])'
+    status, output, _ = plain.run([sys.executable, '-c', limits], str(tmp_path))
     before = resource.getrlimit(resource.RLIMIT_NPROC)[0]
     assert status == 0 and output.split() == [str(before).encode(), str(sandbox.FILE_BYTES).encode()]
