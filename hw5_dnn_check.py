@@ -26,7 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from harness.checker import VERDICTS  # noqa: E402
-from harness.checker.driver import network_of  # noqa: E402
+from harness.checker.driver import DRIVERS, PREFIXES, network_of  # noqa: E402
+from harness.checker.recorder import CLASSES as MODULES  # noqa: E402
 from harness.checker.groups import GROUPS  # noqa: E402
 from harness.checker.runner import run_checks  # noqa: E402
 from harness.course import RUNS  # noqa: E402
@@ -62,26 +63,45 @@ def parse_args(argv):
     unknown = [q for q in args.questions if q not in known]
     if unknown:
         parser.error(f'argument --questions: {unknown[0]!r} is not one of the course\'s runs ({", ".join(known)})')
-    if args.modules and not is_driver(args.path):
+    kind = kind_of(args.path)
+    if kind == 'neither':
+        parser.error(f"{args.path} is neither a dnn_misc.py (it defines none of the course's modules: "
+                     f"{', '.join(MODULES[:3])}, ...) nor one of "
+                     f"the course's drivers ({', '.join(d + '.py' for d in DRIVERS)}, or a file that imports "
+                     f"dnn_misc and writes one of their result files)")
+    if kind == 'other driver':
+        parser.error(f"{args.path} imports dnn_misc, but is none of the course's drivers: its name is none of "
+                     f"{', '.join(d + '.py' for d in DRIVERS)}, and it writes none of their result files "
+                     f"({', '.join(PREFIXES[d] + '...' for d in DRIVERS)})")
+    if args.modules and kind != 'driver':
         parser.error(f'argument --modules: only for a driver, and {args.path} is a dnn_misc.py')
     return args
 
 
-def is_driver(path):
-    """A driver imports dnn_misc and defines no linear_layer; failing both, its name tells."""
+def kind_of(path):
+    """'dnn_misc', 'driver' (of one of the course's networks), 'other driver' or 'neither'.
+
+    A driver imports dnn_misc and defines no linear_layer; failing both, its name or the result file
+    it writes tells. A file named dnn_misc.py, or one that defines a module class, is a dnn_misc.py.
+    """
     with open(path, encoding='utf-8', errors='replace') as f:
         text = f.read()
     if re.search(r'^\s*class\s+linear_layer\b', text, re.MULTILINE):
-        return False
+        return 'dnn_misc'
+    network, named_dnn_misc = network_of(path), os.path.basename(path) == 'dnn_misc.py'
     if re.search(r'^\s*(import\s+dnn_misc\b|from\s+dnn_misc\s+import)', text, re.MULTILINE):
-        return True
-    return os.path.basename(path) != 'dnn_misc.py' and network_of(path) is not None
+        return 'driver' if network else 'other driver'
+    if network and not named_dnn_misc:
+        return 'driver'
+    if named_dnn_misc or re.search(rf"^\s*class\s+({'|'.join(MODULES)})\b", text, re.MULTILINE):
+        return 'dnn_misc'
+    return 'neither'
 
 
 def checks_of(args):
     """[((module, check), group:index)] to run on args.path."""
-    if is_driver(args.path):
-        network = network_of(args.path) or 'driver'
+    if kind_of(args.path) == 'driver':
+        network = network_of(args.path)
         runs = [index for index, run in enumerate(RUNS)
                 if run.driver == network and run.question in args.questions] if args.pipeline else []
         return ([((network, what), f'driver:{index}') for index, (_, what, _) in enumerate(GROUPS['driver'])]

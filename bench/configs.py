@@ -23,7 +23,7 @@ def setup(question, epochs):
     from harness.flags import build_parser
     from harness import training
 
-    network = training.network_in(driver)
+    network = next(value for value in vars(driver).values() if isinstance(value, training.Network))
     args = build_parser(network).parse_args([])
     vars(args).update(flags, num_epoch=epochs)
     return network, args

@@ -51,11 +51,6 @@ class Network:
     eval_batch: int
 
 
-def network_in(driver):
-    """The Network that a driver module defines."""
-    return next(value for value in vars(driver).values() if isinstance(value, Network))
-
-
 def training_step(network, model, optimizer, x, y):
     """One SGD step on the minibatch x with labels y, in the course pipeline's order of calls."""
     scores, cache = network.forward(model, x, True)

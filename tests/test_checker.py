@@ -123,6 +123,25 @@ def test_an_exception_is_reported_at_the_students_line(tmp_path):
     assert 'hw5_dnn_check' not in text and 'checker' not in text
 
 
+def test_an_exception_without_a_message_says_so_at_the_students_line(tmp_path):
+    path = student_file(tmp_path, ROW_BIAS + [('backward_output = grad * self.mask', 'raise StopIteration')])
+    line = path.read_text().splitlines().index('        raise StopIteration') + 1
+    status, modules, checks = check(path)
+    assert message(checks, 'relu', 'backward') == f'raised StopIteration (with no message) at dnn_misc.py:{line} (in backward)'
+
+
+def test_a_file_that_is_neither_a_dnn_misc_nor_a_driver_gets_one_line_saying_what_was_expected(tmp_path):
+    for name, text in [('notes.py', 'print("hello")\n'), ('dnn_cnn_3.py', 'import dnn_misc\n')]:
+        (tmp_path / name).write_text(text)
+        result = subprocess.run([sys.executable, CHECKER, str(tmp_path / name)], capture_output=True, text=True,
+                                timeout=60)
+        last = result.stderr.strip().splitlines()[-1]
+        assert result.returncode == 2 and 'Traceback' not in result.stderr and result.stdout == ''
+        assert last.startswith(f'hw5_dnn_check.py: error: {tmp_path / name} ')
+        assert ("is neither a dnn_misc.py" if name == 'notes.py' else "is none of the course's drivers") in last
+        assert 'dnn_cnn_2.py' in last
+
+
 def test_a_forward_that_never_returns_times_out_and_the_rest_go_on(tmp_path):
     path = student_file(tmp_path, ROW_BIAS + [("forward_output = np.matmul(X, self.params['W']) + self.params['b']",
                                                'while True:\n            pass')])

@@ -1,4 +1,5 @@
-"""`--pipeline`: the first epoch of Q3.3 to Q3.8 with the student's modules, through our drivers.
+"""`--pipeline`: the first epoch of Q3.3 to Q3.8 with the student's modules, through the course's networks
+as our drivers train them (networks.py).
 
 The course's students got, on the course's data, 0.919 / 0.908 (Q3.3),
 0.9118 / 0.919 (Q3.4, dropout 0.5), 0.8394 / 0.852 (Q3.5), 0.888 / 0.886
@@ -43,8 +44,9 @@ def likeliest_cause(module, path):
 
 def first_epoch(module, probe, question):
     """Train for one epoch as `question` does, with the student's modules (imported as dnn_misc)."""
-    import importlib
+    import dnn_misc
 
+    from harness.checker.networks import network as course_network
     from harness.flags import build_parser
 
     from harness import training
@@ -52,7 +54,7 @@ def first_epoch(module, probe, question):
 
     run = BY_QUESTION[question]
     train, val = run.epoch1
-    network = training.network_in(importlib.import_module(run.driver))
+    network = course_network(run.driver, dnn_misc)
     args = build_parser(network).parse_args(['--num_epoch', '1'])
     vars(args).update(run.flags)
     if 'vectors' not in _data:  # read once: the images are the same arrays, reshaped

@@ -1,4 +1,4 @@
-"""The course's network and wiring, taken from our driver, and what a recorded run did otherwise.
+"""The course's network and wiring (networks.py), and what a recorded run did otherwise.
 
 A source says where an argument comes from: 'data' (the minibatch), 'labels', or
 (module name, method) for the array that call returned.
@@ -13,7 +13,7 @@ TODOS = {'dnn_cnn_2': (('C2', 'nonlinear2', 'M2'),
 
 
 class Expected:
-    """Our driver `driver` ('dnn_cnn_2') and its Network: the modules made [Built, named], and the calls
+    """The course's driver `driver` ('dnn_cnn_2') and its Network: the modules made [Built, named], and the calls
     of a training step and of an evaluation pass, each [(name, method, [source per positional
     argument], is_train or None)]."""
 
@@ -40,11 +40,9 @@ class Expected:
         return wiring
 
 
-def expected_wiring(driver, driver_module, recorder):
-    """Run our driver's network (its module bound to `recorder`'s stand-in) for one training step
-    and one evaluation pass on two samples; return the Expected."""
-    from harness.training import network_in  # not at import: it imports dnn_misc, which the worker sets first
-    network = network_in(driver_module)
+def expected_wiring(driver, network, recorder):
+    """Run the course's `network` of `driver` (made of `recorder`'s stand-in classes) for one training
+    step and one evaluation pass on two samples; return the Expected."""
     model = network.build_model(network.dropout_rate)
     for name, module in model.items():
         next(b for b in recorder.built if b.module is module).name = name

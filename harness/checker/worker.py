@@ -44,12 +44,26 @@ def run_one(check, module, path):
     except Failed as failure:
         verdict, message = 'FAIL', str(failure)
     except (Exception, SystemExit) as error:
-        verdict, message = 'FAIL', f'raised {type(error).__name__}: {error}{probe.where(error)}'
+        verdict, message = 'FAIL', raised(error, probe)
     result = {'verdict': verdict, 'message': message}
     for extra in ('figures', 'todos'):  # the pipeline's figures; a driver's verdict per TODO
         if getattr(probe, extra, None):
             result[extra] = getattr(probe, extra)
     return result
+
+
+def raised(error, probe):
+    """An exception a check met, in words: its type, its message (or that it has none), and where it
+    rose: at the student's line, or in the checker's own code."""
+    import traceback
+    text = f'{type(error).__name__}: {error}' if str(error) else f'{type(error).__name__} (with no message)'
+    where = probe.where(error)
+    if where:
+        return f'raised {text}{where}'
+    frames = traceback.extract_tb(error.__traceback__)
+    inside = f' ({os.path.basename(frames[-1].filename)}:{frames[-1].lineno})' if frames else ''
+    return (f"the check stopped on {text} in the checker's own code{inside}, not in {os.path.basename(probe.path)}: "
+            f"on something the file's code returned, or, if the file is right, a fault of the checker's")
 
 
 def main(argv):
