@@ -12,7 +12,7 @@ import shutil
 import sys
 import tempfile
 
-from harness import REPO, same_code, unpack
+from harness import REPO, rules, same_code, unpack
 from harness.checker import VERDICTS
 from harness.checker.driver import PASSES, todos_of
 from harness.checker.pipeline import QUESTIONS as PIPELINE_QUESTIONS
@@ -174,7 +174,7 @@ def grade(folder, sandbox):
     {what: (verdict, message)}, and 'missing': {kind: why a check of that kind has no verdict}.
     Its code runs in `sandbox`; only the result files that are the course's are rerun."""
     scratch = scratch_copy(folder)
-    graded = {'check': {}, 'driver': {}, 'result': {}, 'missing': {}}
+    graded = {'check': {}, 'driver': {}, 'result': {}, 'rule': {}, 'missing': {}}
     try:
         results = handed_in(scratch)
         rerun = [name for name, (_, problem) in results.items() if not problem]
@@ -200,9 +200,10 @@ def grade(folder, sandbox):
     return graded
 
 
-def grade_submission(path, sandbox):
+def grade_submission(path, sandbox, templates=None):
     """(graded, status, {file: text}) of a submission, a zip or a folder at `path`, its code run in
-    `sandbox` (harness/sandbox.py): grade's verdicts,
+    `sandbox` (harness/sandbox.py): grade's verdicts and the assignment's rules (rules.py, the given
+    code compared with `templates`, {file: the course's template}, where there are some),
     'graded' or why it could not be, and the text of its dnn_misc.py and dnn_cnn_2.py."""
     folder = None
     try:
@@ -211,7 +212,7 @@ def grade_submission(path, sandbox):
         root = unpack.files_root(folder or path)
     except unpack.Refused as refused:
         reason = str(refused)
-        return {'check': {}, 'driver': {}, 'result': {}, 'missing': dict.fromkeys(KINDS, reason)}, reason, {}
+        return {**{kind: {} for kind in KINDS}, 'missing': dict.fromkeys(KINDS, reason)}, reason, {}
     try:
         texts = {}
         for name in same_code.FILES:
@@ -219,7 +220,10 @@ def grade_submission(path, sandbox):
             if os.path.isfile(candidate) and not os.path.islink(candidate):
                 with open(candidate, encoding='utf-8', errors='replace') as f:
                     texts[name] = f.read(1 << 20)
-        return grade(root, sandbox), 'graded', texts
+        graded = grade(root, sandbox)
+        graded['rule'] = rules.check(texts, templates)
+        graded['missing']['rule'] = 'not checked: the file is not in the submission, or is not Python'
+        return graded, 'graded', texts
     finally:
         if folder:
             shutil.rmtree(folder, ignore_errors=True)

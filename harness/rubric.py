@@ -4,7 +4,10 @@ the assignment's), and what a graded submission earns of each, with the reason f
 An item is earned by a verdict of PASS or WARN from what it names:
 - 'check MODULE.CHECK': a check of hw5_dnn_check.py on the dnn_misc.py (linear_layer.backward, ...);
 - 'result FILE': a result file (present, the course's, and made by the code handed in);
-- 'driver CHECK': the dnn_cnn_2.py, checked with our modules: 'network', or a TODO ('TODO (2)').
+- 'driver CHECK': the dnn_cnn_2.py, checked with our modules: 'network', or a TODO ('TODO (2)');
+- 'rule RULE FILE': one of the assignment's rules (rules.py): 'collaboration dnn_misc.py',
+  'imports dnn_cnn_2.py', 'given code dnn_misc.py' (with grade.py --template).
+A rule, or a check, that fails with no item of its own costs nothing, and is a note all the same.
 """
 import json
 import os
@@ -12,7 +15,7 @@ import os
 from harness import REPO
 
 DEFAULT = os.path.join(REPO, 'scripts', 'rubric.json')
-KINDS = ('check', 'result', 'driver')
+KINDS = ('check', 'result', 'driver', 'rule')
 EARNS = ('PASS', 'WARN')
 
 
@@ -43,8 +46,8 @@ def load(path=DEFAULT):
         if isinstance(points, bool) or not isinstance(points, (int, float)) or not points >= 0:
             raise RubricError(f'{path}: item {name!r}: points must be a number >= 0, got {points!r}')
         if kind not in KINDS or not what:
-            raise RubricError(f"{path}: item {name!r}: earned_by must be 'check MODULE.CHECK', 'result FILE' "
-                              f"or 'driver CHECK', got {earned_by!r}")
+            raise RubricError(f"{path}: item {name!r}: earned_by must be 'check MODULE.CHECK', 'result FILE', "
+                              f"'driver CHECK' or 'rule RULE FILE', got {earned_by!r}")
         loaded.append((name, _number(points), kind, what))
     return loaded
 
@@ -65,8 +68,21 @@ def score(items, graded):
         if found not in EARNS and points:
             notes.append(f'{name}: 0 of {points}: {message}')
     row['total'] = _number(sum(row[name] for name, _, _, _ in items))
-    row['notes'] = '; '.join(notes)
+    row['notes'] = '; '.join(notes + unscored_notes(items, graded))
     return row
+
+
+def unscored_notes(items, graded):
+    """A note for each rule that fails, and each check of the modules that fails with no item of its
+    own (the given dropout.forward, ...), unless an item already lost points for it: they cost
+    nothing, but staff see them on the row."""
+    noted = {(kind, what) for _, points, kind, what in items if points}
+    notes = []
+    for kind in ('check', 'rule'):
+        for what, (found, message) in graded.get(kind, {}).items():
+            if found == 'FAIL' and (kind, what) not in noted and not what.startswith('pipeline.'):
+                notes.append(f'{what}: {message}' + (' (no points of its own)' if kind == 'check' else ''))
+    return notes
 
 
 def possible(items):

@@ -51,8 +51,9 @@ def _member_path(root, info):
     return os.path.join(root, *[part for part in name.split('/') if part not in ('', '.')])
 
 
-def unpack(path):
-    """Unpack the zip at `path` into a new temporary folder; return the folder, or raise Refused."""
+def unpack(path, limit=MAX_BYTES):
+    """Unpack the zip at `path` into a new temporary folder; return the folder, or raise Refused.
+    `limit`: the bytes it may expand to."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as error:
@@ -63,8 +64,8 @@ def unpack(path):
             members = archive.infolist()
             targets = [_member_path(root, info) for info in members]  # every name checked before a byte is written
             declared = sum(info.file_size for info in members)
-            if declared > MAX_BYTES:
-                raise Refused(f'refused: it would expand to {declared >> 20} MB, past the limit of {MAX_BYTES >> 20} MB')
+            if declared > limit:
+                raise Refused(f'refused: it would expand to {declared >> 20} MB, past the limit of {limit >> 20} MB')
             written = 0
             for info, target in zip(members, targets):
                 if info.is_dir():
@@ -77,8 +78,8 @@ def unpack(path):
                         if not chunk:
                             break
                         written += len(chunk)
-                        if written > MAX_BYTES:
-                            raise Refused(f'refused: it expands past the limit of {MAX_BYTES >> 20} MB')
+                        if written > limit:
+                            raise Refused(f'refused: it expands past the limit of {limit >> 20} MB')
                         out.write(chunk)
     except Refused:
         shutil.rmtree(root, ignore_errors=True)

@@ -2,40 +2,51 @@
 
     python3 scripts/grade.py SUBMISSIONS [-j N] [--out grades.csv] [--rubric FILE] [--feedback DIR]
                              [--timeout S] [--memory MB] [--require-sandbox]
+                             [--canvas GRADEBOOK.csv [--assignment TEXT] [--missing-zero]] [--template DIR]
 
-SUBMISSIONS is the learning-management system's download: a folder of zips named
+SUBMISSIONS is the learning-management system's download: Canvas's submissions.zip (Carmen's
+"Download Submissions"), or the folder it unpacks to, or a folder of zips named
 HW_6_code_NAME.NUMBER.zip (the submission is NAME.NUMBER) and/or folders, one per submission,
-its files at the top or in one folder inside. A zip whose members would land outside its folder,
-are symbolic links or would expand past 200 MB is not unpacked; its row says why.
+its files at the top or in one folder inside. From Canvas, each student is one submission (their
+last zip, else their loose files) with their Canvas ID and whether it came late. A zip whose
+members would land outside its folder, are symbolic links or would expand past 200 MB is not
+unpacked; its row says why. With --canvas GRADEBOOK.csv (the gradebook as Canvas exports it),
+NAME-canvas.csv beside the CSV holds each student's total, ready for Canvas's import.
 
 Each submission's dnn_misc.py is checked by hw5_dnn_check.py (--pipeline), its dnn_cnn_2.py by
 the driver checks (with our modules), and each result file is compared with the course's and, in
 epoch 1, with what the submission's own code gives. That code runs on a scratch copy, in a
 bubblewrap sandbox where bwrap runs (harness/sandbox.py), else as a plain process after a
 warning (with --require-sandbox, an error), with a time and a memory limit. The rubric
-(scripts/rubric.json, or --rubric) turns the verdicts into points. The CSV has a first row 'points possible', then one row per submission:
-its points per item, the total, a status ('graded', or why it could not be) and notes (the reason
-for every lost point). With --feedback, each student gets a Markdown file of every check; beside
-the CSV, NAME-same-code.md lists the submissions that hand in the same code.
+(scripts/rubric.json, or --rubric) turns the verdicts into points. The CSV has a first row
+'points possible', then one row per submission: its points per item, the total, a status
+('graded', or why it could not be) and notes: the reason for every lost point, and each of the
+assignment's rules a file breaks (harness/rules.py: no list of whom the student discussed the
+homework with, imports beyond the provided code's, and with --template the given code changed).
+With --feedback, each student gets a Markdown file of every check; beside the CSV,
+NAME-same-code.md lists the submissions that hand in the same code.
 """
 import argparse
+import ast
 import concurrent.futures
 import csv
 import io
 import os
 import re
+import shutil
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from harness import rubric, same_code, sandbox, unpack  # noqa: E402
+from harness import canvas, gradebook, rubric, same_code, sandbox, unpack  # noqa: E402
 from harness.grading import grade_submission  # noqa: E402
 from harness.result_files import write_atomically, write_or_rescue  # noqa: E402
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog='grade.py', description=__doc__.splitlines()[0])
-    parser.add_argument('submissions', help='a folder of zips and/or folders, one per submission')
+    parser.add_argument('submissions', help="Canvas's submissions.zip or its folder, or a folder of zips and/or "
+                                            "folders, one per submission")
     parser.add_argument('-j', type=int, default=1, metavar='N', help='submissions graded at a time')
     parser.add_argument('--out', default='grades.csv', help='the CSV to write')
     parser.add_argument('--rubric', default=rubric.DEFAULT, metavar='FILE', help='points per item (JSON)')
@@ -44,23 +55,64 @@ def parse_args(argv):
     parser.add_argument('--memory', type=int, default=2048, metavar='MB', help='memory limit per submission')
     parser.add_argument('--require-sandbox', action='store_true',
                         help='refuse to grade where bubblewrap cannot sandbox the submissions')
+    parser.add_argument('--canvas', metavar='GRADEBOOK.csv',
+                        help="Canvas's gradebook export: also write NAME-canvas.csv beside --out, for its import")
+    parser.add_argument('--assignment', metavar='TEXT',
+                        help="with --canvas: the gradebook's column to fill, by its id or words of its title "
+                             "(default: the only assignment, else the one titled HW 6)")
+    parser.add_argument('--missing-zero', action='store_true',
+                        help='with --canvas: 0 for a student who handed in nothing (default: a blank cell)')
+    parser.add_argument('--template', metavar='DIR',
+                        help="the course's template files (dnn_misc.py, dnn_cnn_2.py): note any given code "
+                             "changed outside the TODOs")
     args = parser.parse_args(argv)
     for wrong, message in [(args.j < 1, f'argument -j: must be an integer >= 1, got {args.j}'),
                            (not args.timeout > 0, f'argument --timeout: must be > 0 seconds, got {args.timeout:g}'),
                            (args.memory < 256, f'argument --memory: must be at least 256 MB, got {args.memory}')]:
         if wrong:
             parser.error(message)
-    if not os.path.isdir(args.submissions):
-        parser.error(f'{args.submissions}: no such folder')
+    if not (os.path.isdir(args.submissions) or (os.path.isfile(args.submissions)
+                                                and args.submissions.lower().endswith('.zip'))):
+        parser.error(f'{args.submissions}: no such folder or zip')
+    if (args.assignment or args.missing_zero) and not args.canvas:
+        parser.error('argument --assignment and --missing-zero: only with --canvas')
     try:
         args.items = rubric.load(args.rubric)
     except rubric.RubricError as error:
         parser.error(f'--rubric {error}')
-    args.entries = unpack.submissions(args.submissions)
+    args.templates = {}
+    if args.template:
+        for name in ('dnn_misc.py', 'dnn_cnn_2.py'):
+            try:
+                with open(os.path.join(args.template, name), encoding='utf-8') as f:
+                    args.templates[name] = f.read()
+                ast.parse(args.templates[name])
+            except FileNotFoundError:
+                pass
+            except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as error:
+                parser.error(f'--template {os.path.join(args.template, name)}: cannot be read as Python ({error})')
+        if not args.templates:
+            parser.error(f'--template {args.template}: holds neither dnn_misc.py nor dnn_cnn_2.py')
+    out = os.path.abspath(args.out)
+    if args.canvas:
+        try:
+            args.gradebook = gradebook.read_export(args.canvas)
+            args.column = gradebook.assignment_column(*args.gradebook[:2], args.assignment)
+        except gradebook.GradebookError as error:
+            parser.error(f'--canvas {error}')
+        if os.path.abspath(args.canvas) == os.path.abspath(canvas_path(out)):
+            parser.error(f'--canvas {args.canvas}: that is the file the import would be written to; rename it')
+    try:
+        args.entries, strangers, args.made = canvas.entries(args.submissions)
+    except unpack.Refused as refused:
+        parser.exit(2, f'grade.py: error: {args.submissions}: {refused}\n')
+    if strangers:
+        print(f"grade.py: warning: left out {len(strangers)} file(s) not named as Canvas names a download's "
+              f"files: {', '.join(strangers)}", file=sys.stderr)
     if not args.entries:
         parser.error(f'{args.submissions}: no submissions in it (zips or folders)')
-    out = os.path.abspath(args.out)
-    hide = [args.submissions, os.path.dirname(out), out, same_code_path(out)] + ([args.feedback] if args.feedback else [])
+    hide = ([args.submissions, os.path.dirname(out), out, same_code_path(out)] + args.made
+            + ([args.feedback] if args.feedback else []) + ([canvas_path(out), args.canvas] if args.canvas else []))
     try:
         args.sandbox = sandbox.choose(hide, args.require_sandbox, args.timeout, args.memory)
     except sandbox.Unavailable as error:
@@ -71,6 +123,11 @@ def parse_args(argv):
 def same_code_path(out):
     """NAME-same-code.md beside the CSV NAME.csv."""
     return os.path.splitext(out)[0] + '-same-code.md'
+
+
+def canvas_path(out):
+    """NAME-canvas.csv beside the CSV NAME.csv: the gradebook to import."""
+    return os.path.splitext(out)[0] + '-canvas.csv'
 
 
 def unique(ids):
@@ -88,13 +145,15 @@ def grade_all(args, ids):
     rows, graded_by, texts = {}, {}, {}
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.j) as pool:
-        futures = {pool.submit(grade_submission, path, args.sandbox): submission
-                   for submission, (_, path) in zip(ids, args.entries)}
+        futures = {pool.submit(grade_submission, entry.path, args.sandbox, args.templates): (submission, entry)
+                   for submission, entry in zip(ids, args.entries)}
         for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
-            submission = futures[future]
+            submission, entry = futures[future]
             graded_by[submission], status, texts[submission] = future.result()
-            rows[submission] = {'submission': submission, **rubric.score(args.items, graded_by[submission]),
-                                'status': status}
+            row = rubric.score(args.items, graded_by[submission])
+            row['notes'] = '; '.join(note for note in (row['notes'], entry.note) if note)
+            rows[submission] = {'submission': submission, 'canvas_id': entry.canvas_id,
+                                'late': 'late' if entry.late else '', **row, 'status': status}
             elapsed = time.monotonic() - started
             print(f"[{done}/{len(ids)}] {submission}: {rows[submission]['total']} of {maximum} points "
                   f"({elapsed:.0f} s so far, about {elapsed / done * (len(ids) - done):.0f} s left)",
@@ -123,10 +182,19 @@ def write_files(args, rows, graded_by, groups):
 
 def main(argv=None):
     args = parse_args(argv)
+    try:
+        return grade_class(args)
+    finally:
+        for folder in args.made:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def grade_class(args):
     warning = '' if args.sandbox.bwrap else 'warning: '
     print(f'grade.py: {warning}the submissions are {args.sandbox.describe()}', file=sys.stderr, flush=True)
-    rows, graded_by, texts = grade_all(args, unique([name for name, _ in args.entries]))
-    columns = ['submission'] + [name for name, _, _, _ in args.items] + ['total', 'status', 'notes']
+    rows, graded_by, texts = grade_all(args, unique([entry.id for entry in args.entries]))
+    columns = (['submission', 'canvas_id', 'late'] + [name for name, _, _, _ in args.items]
+               + ['total', 'status', 'notes'])
     table = io.StringIO()
     writer = csv.DictWriter(table, fieldnames=columns)
     writer.writeheader()
@@ -137,6 +205,9 @@ def main(argv=None):
     print('| submission | total | status |\n|---|---|---|')
     for submission in sorted(rows):
         print(f"| {submission} | {rows[submission]['total']} of {maximum} | {rows[submission]['status']} |")
+    unmatched = canvas_import(args, rows) if args.canvas else []
+    if unmatched:
+        print(f"\nIn no row of {args.canvas}: {', '.join(unmatched)}")
     print('\n' + '\n'.join(same_code.report(groups)[2:]))
     print(f'\nThe submissions were {args.sandbox.describe()}.')
     try:
@@ -145,7 +216,36 @@ def main(argv=None):
         pass  # write_or_rescue says why the table cannot go there, and keeps it
     if write_or_rescue(args.out, lambda f: f.write(table.getvalue()), 'grade.py', 'the table', text=table.getvalue()):
         return 1
+    if args.canvas and write_or_rescue(canvas_path(args.out), lambda f: f.write(args.import_text), 'grade.py',
+                                       "Canvas's import", text=args.import_text):
+        return 1
     return write_files(args, rows, graded_by, groups)
+
+
+def canvas_import(args, rows):
+    """Make args.import_text, the gradebook for Canvas's import, from the export and the rows: each
+    student's total by Canvas ID, else by SIS Login ID (name.number). Returns the submissions that
+    match no student of the export, each also named on stderr."""
+    header, identity, students = args.gradebook
+    by_id = {row['canvas_id']: row for row in rows.values() if row['canvas_id']}
+    by_login = {row['submission'].lower(): row for row in rows.values()}
+    matched = set()
+
+    def total_of(student):
+        row = by_id.get(student.get('ID', '').strip()) or by_login.get(student.get('SIS Login ID', '').strip().lower())
+        if row is None:
+            return None
+        matched.add(row['submission'])
+        return row['total']
+
+    maximum = rubric.possible(args.items)['total']
+    args.import_text = gradebook.import_table(header, identity, students, args.column, maximum, total_of,
+                                              0 if args.missing_zero else '')
+    unmatched = sorted(set(rows) - matched)
+    for submission in unmatched:
+        print(f'grade.py: warning: {submission} matches no student of {args.canvas} (by Canvas ID or SIS Login ID); '
+              f'its total is in {args.out} only', file=sys.stderr)
+    return unmatched
 
 
 if __name__ == '__main__':

@@ -92,7 +92,7 @@ def points(row):
 def test_the_csv_has_the_rubric_columns_and_a_row_of_maxima(graded):
     result, table = graded['result'], graded['table']
     assert result.returncode == 0, result.stderr
-    assert list(table[0]) == ['submission'] + ITEMS + ['total', 'status', 'notes']
+    assert list(table[0]) == ['submission', 'canvas_id', 'late'] + ITEMS + ['total', 'status', 'notes']
     assert table[0]['submission'] == 'points possible' and points(table[0]) == MAXIMA and table[0]['total'] == '50'
     assert sorted(graded['rows']) == ['accumulates.3', 'bomb.8', 'brokenrelu.13', 'climbs.6', 'copy.5', 'empty.12',
                                       'exits.9', 'hoards.11', 'link.7', 'loops.10', 'miswired.4', 'right.1', 'warn.2']
@@ -179,9 +179,9 @@ def test_usage_errors(tmp_path):
     (tmp_path / 'rubric.json').write_text('{"items": [{"name": "Q3.3", "points": -1, "earned_by": "result x.json"}]}')
     (tmp_path / 'class').mkdir()
     (tmp_path / 'class' / 'a.1').mkdir()
-    for args, error in [([str(tmp_path / 'nowhere')], 'nowhere: no such folder'),
+    for args, error in [([str(tmp_path / 'nowhere')], 'nowhere: no such folder or zip'),
                         ([str(tmp_path), '-j', '0'], 'argument -j: must be an integer >= 1, got 0'),
-                        ([str(tmp_path / 'rubric.json')], 'rubric.json: no such folder'),
+                        ([str(tmp_path / 'rubric.json')], 'rubric.json: no such folder or zip'),
                         ([str(tmp_path / 'class'), '--rubric', str(tmp_path / 'rubric.json')],
                          "item 'Q3.3': points must be a number >= 0, got -1"),
                         ([str(tmp_path / 'class' / 'a.1')], 'no submissions in it (zips or folders)')]:

@@ -96,3 +96,24 @@ def course_driver(name):
                          ('predict_label(a1)', 'predict_label(a2)')):
             text = text.replace(old, new)
     return text
+
+
+STUDENTS_PART = [('linear_layer', '__init__'), ('linear_layer', 'forward'), ('linear_layer', 'backward'),
+                 ('relu', 'forward'), ('relu', 'backward'), ('dropout', 'backward')]
+
+
+def module_template(text):
+    """The course's template of dnn_misc.py, as `text` (a filled-in one) was before: the body of each
+    method a student writes (but its last `return NAME`) emptied into a TODO region."""
+    import ast
+    lines = text.splitlines(keepends=True)
+    tree = ast.parse(text)
+    regions = []
+    for cls in (node for node in tree.body if isinstance(node, ast.ClassDef)):
+        for method in (node for node in cls.body if isinstance(node, ast.FunctionDef)):
+            if (cls.name, method.name) in STUDENTS_PART:
+                body = method.body[:-1] if isinstance(method.body[-1], ast.Return) else method.body
+                regions.append((body[0].lineno, body[-1].end_lineno, ' ' * body[0].col_offset))
+    for first, last, indent in reversed(regions):
+        lines[first - 1:last] = [f'{indent}# TODO: write this part\n', f'{indent}pass\n', f'{indent}# END OF YOUR CODE\n']
+    return ''.join(lines)
