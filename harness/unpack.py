@@ -51,9 +51,10 @@ def _member_path(root, info):
     return os.path.join(root, *[part for part in name.split('/') if part not in ('', '.')])
 
 
-def unpack(path, limit=MAX_BYTES):
+def unpack(path, limit=None):
     """Unpack the zip at `path` into a new temporary folder; return the folder, or raise Refused.
-    `limit`: the bytes it may expand to."""
+    `limit`: the bytes it may expand to (MAX_BYTES unless said)."""
+    limit = MAX_BYTES if limit is None else limit
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as error:

@@ -228,7 +228,9 @@ def canvas_import(args, rows):
     match no student of the export, each also named on stderr."""
     header, identity, students = args.gradebook
     by_id = {row['canvas_id']: row for row in rows.values() if row['canvas_id']}
-    by_login = {row['submission'].lower(): row for row in rows.values()}
+    # A row from Canvas's download is its student's by ID alone; one from a folder of HW_6_code_NAME.NUMBER.zip
+    # by its name.number, the SIS Login ID.
+    by_login = {row['submission'].lower(): row for row in rows.values() if not row['canvas_id']}
     matched = set()
 
     def total_of(student):
