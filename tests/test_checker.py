@@ -160,6 +160,7 @@ def test_text_output_starts_each_line_with_its_verdict_and_counts_them(tmp_path)
     assert lines[-1] == '6 PASS, 1 WARN, 1 FAIL'
 
 
+@pytest.mark.slow
 def test_our_modules_pass_everything():
     status, modules, checks = check(os.path.join(REPO, 'dnn_misc.py'), '--all', '--pipeline')
     assert status == 0 and all(c['verdict'] == 'PASS' for c in checks), checks
@@ -167,6 +168,7 @@ def test_our_modules_pass_everything():
                             'softmax_cross_entropy', 'sigmoid_cross_entropy', 'add_momentum', 'dnn_im2col', 'pipeline'}
 
 
+@pytest.mark.slow
 def test_pipeline_runs_the_students_modules_through_a_first_epoch(tmp_path):
     status, modules, checks = check(student_file(tmp_path, []), '--pipeline')
     assert modules['pipeline'] == 'PASS', checks
@@ -174,6 +176,7 @@ def test_pipeline_runs_the_students_modules_through_a_first_epoch(tmp_path):
         'Q3.3', 'Q3.4', 'Q3.5', 'Q3.6', 'Q3.7', 'Q3.8']
 
 
+@pytest.mark.slow
 def test_questions_runs_only_their_epochs(tmp_path):
     wrong_mask = [('(np.random.uniform(0.0, 1.0, X.shape) >= self.r)',
                    '(np.random.uniform(0.0, 1.0, X.shape) < 1 - self.r)')]

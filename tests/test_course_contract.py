@@ -69,6 +69,7 @@ def course_folder(tmp_path_factory):
 
 
 @pytest.mark.parametrize('question', ['Q3.3', 'Q3.4', 'Q3.5', 'Q3.6'])
+@pytest.mark.slow
 def test_a_template_style_file_gives_the_courses_first_epoch_of_the_linear_runs(students_folder, question):
     run = BY_QUESTION[question]
     record = first_epoch(students_folder, run.driver + '.py', *flag_words(run.flags))
@@ -76,6 +77,7 @@ def test_a_template_style_file_gives_the_courses_first_epoch_of_the_linear_runs(
 
 
 @pytest.mark.parametrize('question', ['Q3.7', 'Q3.8', 'Q3.10'])
+@pytest.mark.slow
 def test_a_template_style_file_gives_the_courses_first_epoch_of_the_conv_runs(students_folder, question):
     # Its convolution sums in another order than ours: a sample or two may differ (FACTS.md).
     run = BY_QUESTION[question]
@@ -97,5 +99,6 @@ def test_our_modules_need_nothing_but_numpy():
     ('dnn_cnn.py', ['--alpha', '0.9'], 'CNN_lr0.01_m0.9_w0.0_d0.5.json'),
     ('dnn_cnn_2.py', ['--alpha', '0.9'], 'CNN2_lr0.001_m0.9_w0.0_d0.5.json'),
 ])
+@pytest.mark.slow
 def test_our_modules_give_the_same_first_epoch_beside_the_courses_im2col(course_folder, driver, flags, name):
     assert first_epoch(course_folder, driver, *flags) == committed_first_epoch(name)

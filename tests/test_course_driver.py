@@ -117,6 +117,7 @@ def test_our_drivers_pass_and_write_nothing_into_outputs(driver):
     assert sorted(os.listdir(os.path.join(REPO, 'outputs'))) == before
 
 
+@pytest.mark.slow
 def test_pipeline_gives_the_course_first_epoch(tmp_path):
     report, status = check(student_driver(tmp_path, 'filled'), '--pipeline')
     epoch = report['checks'][-1]

@@ -61,6 +61,7 @@ def test_q33_script_reproduces_the_committed_start_and_the_courses_first_epoch(t
     (MLP, {'dropout_rate': 0.95}, 'MLP_lr0.01_m0.0_w0.0_d0.95.json'),
     (LR, {}, 'LR_lr0.01_m0.0_w0.0_d0.0.json'),
 ])
+@pytest.mark.slow
 def test_first_epoch_of_the_linear_runs_is_reproduced(vectors, network, flags, name):
     record, _ = training.train(network, run_args(network, **flags), vectors, log=lambda *_: None)
     assert record == {key: values[:1] for key, values in committed(name).items()}
@@ -71,12 +72,14 @@ def test_first_epoch_of_the_linear_runs_is_reproduced(vectors, network, flags, n
     (CNN, {'alpha': 0.9}, 'CNN_lr0.01_m0.9_w0.0_d0.5.json'),
     (CNN2, {'alpha': 0.9}, 'CNN2_lr0.001_m0.9_w0.0_d0.5.json'),
 ])
+@pytest.mark.slow
 def test_first_epoch_of_the_conv_runs_is_reproduced(images, network, flags, name):
     record, _ = training.train(network, run_args(network, **flags), images, log=lambda *_: None)
     assert record == {key: values[:1] for key, values in committed(name).items()}
 
 
 @pytest.mark.parametrize('network, data_kind', [(MLP, 'vectors'), (CNN2, 'images')])
+@pytest.mark.slow
 def test_evaluation_batch_size_changes_no_accuracy(request, network, data_kind):
     data = request.getfixturevalue(data_kind)
     subset = {'train': tuple(a[:1000] for a in data['train']), 'valid': data['valid']}

@@ -35,6 +35,7 @@ def small_split(data, n_train=200, n_valid=50):
 
 @linux_only
 @pytest.mark.parametrize('network, kind', [(CNN2, 'images'), (MLP, 'vectors')])
+@pytest.mark.slow
 def test_evaluating_in_the_background_gives_the_same_record_and_log(request, second_cpu, network, kind):
     data = small_split(request.getfixturevalue(kind))
     runs = {}

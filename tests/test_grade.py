@@ -89,6 +89,7 @@ def points(row):
     return [float(row[item]) for item in ITEMS]
 
 
+@pytest.mark.slow
 def test_the_csv_has_the_rubric_columns_and_a_row_of_maxima(graded):
     result, table = graded['result'], graded['table']
     assert result.returncode == 0, result.stderr
@@ -101,12 +102,14 @@ def test_the_csv_has_the_rubric_columns_and_a_row_of_maxima(graded):
     assert '| right.1 | 50 of 50 | graded |' in result.stdout
 
 
+@pytest.mark.slow
 def test_right_and_warn_worthy_submissions_earn_every_point(graded):
     for name in ('right.1', 'warn.2', 'copy.5'):
         row = graded['rows'][name]
         assert points(row) == MAXIMA and row['total'] == '50' and row['status'] == 'graded', row['notes']
 
 
+@pytest.mark.slow
 def test_a_bias_gradient_that_adds_up_loses_its_points_and_its_result_files(graded):
     row = graded['rows']['accumulates.3']
     assert row['Q3.2 linear_layer.backward'] == '0' and row['Q3.2 relu.forward'] == '5'
@@ -116,6 +119,7 @@ def test_a_bias_gradient_that_adds_up_loses_its_points_and_its_result_files(grad
     assert row['notes'].count('not made by the code handed in') == 7 and row['total'] == '31'
 
 
+@pytest.mark.slow
 def test_a_broken_relu_with_copied_result_files_loses_them(graded):
     row = graded['rows']['brokenrelu.13']
     assert row['Q3.2 relu.backward'] == '0' and row['Q3.6'] == '2'  # Q3.6 has no relu: its file is made again
@@ -123,6 +127,7 @@ def test_a_broken_relu_with_copied_result_files_loses_them(graded):
     assert row['notes'].count('not made by the code handed in') == 6 and row['total'] == '33'
 
 
+@pytest.mark.slow
 def test_a_miswired_driver_loses_its_todo_and_q310(graded):
     row = graded['rows']['miswired.4']
     assert [row['Q3.9 network'], row['Q3.9 TODO (2)'], row['Q3.9 TODO (3)']] == ['3', '2', '0']
@@ -135,6 +140,7 @@ def test_a_miswired_driver_loses_its_todo_and_q310(graded):
     ('link.7', "refused: member 'dnn_misc.py' is a symbolic link"),
     ('bomb.8', 'refused: it would expand to 201 MB, past the limit of 200 MB'),
 ])
+@pytest.mark.slow
 def test_a_malformed_zip_gets_its_reason_and_no_points(graded, name, reason):
     row = graded['rows'][name]
     assert row['status'] == reason and row['total'] == '0' and reason in row['notes']
@@ -147,12 +153,14 @@ def test_a_malformed_zip_gets_its_reason_and_no_points(graded, name, reason):
     ('hoards.11', 'does not import: MemoryError'),
     ('empty.12', 'no dnn_misc.py in the submission'),
 ])
+@pytest.mark.slow
 def test_a_hostile_submission_earns_nothing_and_stops_nobody(graded, name, reason):
     row = graded['rows'][name]
     assert row['total'] == '0' and row['status'] == 'graded'
     assert reason in row['notes'] and 'no dnn_cnn_2.py in the submission' in row['notes']
 
 
+@pytest.mark.slow
 def test_each_student_gets_a_feedback_file(graded):
     folder = graded['root'] / 'feedback'
     assert sorted(os.listdir(folder)) == sorted(f'{name}.md' for name in graded['rows'])
@@ -162,6 +170,7 @@ def test_each_student_gets_a_feedback_file(graded):
     assert '- PASS check linear_layer.forward: max relative error' in text
 
 
+@pytest.mark.slow
 def test_the_same_code_is_reported(graded):
     text = (graded['root'] / 'grades' / 'grades-same-code.md').read_text()
     # miswired.4 hands in right.1's modules, accumulates.3 and brokenrelu.13 its driver; copy.5 both, with
@@ -171,6 +180,7 @@ def test_the_same_code_is_reported(graded):
     assert '`dnn_misc.py`: copy.5, miswired.4, right.1' in graded['result'].stdout
 
 
+@pytest.mark.slow
 def test_no_submission_is_changed(graded):
     assert graded['unchanged']
 

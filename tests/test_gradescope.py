@@ -12,6 +12,8 @@ import pytest
 from conftest import REPO, ROW_BIAS, course_style_source
 from harness import sandbox
 
+pytestmark = pytest.mark.slow  # the Gradescope build-and-run
+
 OUTPUTS = os.path.join(REPO, 'outputs')
 DRIVER = open(os.path.join(REPO, 'tests', 'course_style', 'dnn_cnn_2.py')).read()
 

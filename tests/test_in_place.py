@@ -114,6 +114,7 @@ def test_the_test_command_made_the_top_level_data_file():
                        shallow=False)
 
 
+@pytest.mark.slow
 def test_the_pipeline_trains_the_courses_networks_whatever_drivers_sit_at_the_top_level(project):
     for driver in ('dnn_mlp', 'dnn_mlp_nononlinear', 'dnn_cnn'):
         (project / f'{driver}.py').write_text(course_driver(driver))

@@ -22,6 +22,8 @@ import pytest
 from conftest import REPO, ROW_BIAS, course_style_source, tree_digest
 from harness import sandbox
 
+pytestmark = pytest.mark.slow  # the hostile battery, with and without the sandbox
+
 SANDBOX = sandbox.choose()
 needs_bwrap = pytest.mark.skipif(not SANDBOX.bwrap, reason=f'no sandbox to test here: {SANDBOX.why}')
 TOKEN = uuid.uuid4().hex[:12]
