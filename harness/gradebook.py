@@ -67,6 +67,12 @@ def _words(text):
     return re.sub(r'[^0-9a-z]', '', text.lower())
 
 
+def points_possible(rows, column):
+    """The export's Points Possible for the column, as it wrote it, or None."""
+    row = next((row for row in rows if row and row[0].strip() == POINTS_POSSIBLE.strip()), None)
+    return row[column].strip() or None if row and len(row) > column else None
+
+
 def import_table(header, identity, rows, column, maximum, total_of, missing):
     """The text of the CSV to import: the identity columns and the assignment's column, the Points
     Possible row, and each student's total from total_of(row) (None: `missing`)."""

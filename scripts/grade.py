@@ -241,6 +241,10 @@ def canvas_import(args, rows):
         return row['total']
 
     maximum = rubric.possible(args.items)['total']
+    possible = gradebook.points_possible(students, args.column)
+    if possible is not None and _number(possible) != maximum:
+        print(f"grade.py: warning: {header[args.column]} is out of {possible} points in {args.canvas}, the rubric's "
+              f"total is {maximum}: Canvas will read each total out of {possible}", file=sys.stderr)
     args.import_text = gradebook.import_table(header, identity, students, args.column, maximum, total_of,
                                               0 if args.missing_zero else '')
     unmatched = sorted(set(rows) - matched)
@@ -248,6 +252,13 @@ def canvas_import(args, rows):
         print(f'grade.py: warning: {submission} matches no student of {args.canvas} (by Canvas ID or SIS Login ID); '
               f'its total is in {args.out} only', file=sys.stderr)
     return unmatched
+
+
+def _number(text):
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 if __name__ == '__main__':

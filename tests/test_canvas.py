@@ -144,6 +144,7 @@ def test_the_gradebook_import_has_each_total_by_canvas_id_and_blank_for_nothing_
                       '103': canvas['lee.3']['total'], '104': canvas['mueller.4']['total'],
                       '105': canvas['ngkim']['total'], '106': canvas['ortizana']['total'], '108': '', '109': ''}
     assert 'zed.9 matches no student of' in graded['canvas'].stderr
+    assert 'is out of' not in graded['canvas'].stderr  # the export's 50 points are the rubric's
     assert 'In no row of' in graded['canvas'].stdout and 'zed.9' in graded['canvas'].stdout
     assert graded['unchanged']
 
@@ -179,6 +180,14 @@ def test_a_file_that_is_not_canvass_export_gets_one_line_and_nothing_is_written(
     assert result.returncode == 2 and 'Traceback' not in result.stderr
     assert result.stderr.strip().splitlines()[-1].endswith(error), result.stderr
     assert not (tmp_path / 'out').exists()
+
+
+def test_points_possible_are_read_from_the_exports_second_row():
+    from harness import gradebook
+    rows = [['    Points Possible', '', '', '', '', '40', '100'], ['Lee, Ann', '103', '', 'lee.3', 'S1', '', '']]
+    assert gradebook.points_possible(rows, 5) == '40' and gradebook.points_possible(rows, 6) == '100'
+    assert gradebook.points_possible(rows[1:], 5) is None  # no Points Possible row
+    assert gradebook.points_possible([rows[0][:6]], 6) is None
 
 
 def test_an_outer_zip_that_climbs_out_is_refused(tmp_path):
