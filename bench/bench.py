@@ -46,7 +46,7 @@ def peak_memory_mb(who='self'):
 
 def measure_ours(question, epochs):
     """One measurement of our driver, in this process: a dict of seconds and megabytes."""
-    network, args = setup(question, epochs)  # first: the driver's harness asks for one BLAS thread before NumPy loads
+    network, args = setup(question, epochs)  # first: the driver's harness asks BLAS for its threads before NumPy loads
     from harness import evaluation, training
     from data_loader import load_mnist
 
@@ -199,6 +199,19 @@ def main():
     return 0
 
 
+BUDGET = 1.0  # ours / PyTorch, marginal seconds per epoch, for every configuration
+
+
+def budget_verdict(ratios):
+    """'within' when every pair's ratio is at most the budget, 'over' when every one is above it, and
+    else 'too wide to call': the pairs straddle it, and more of them, or a quieter hour, must decide."""
+    if max(ratios) <= BUDGET:
+        return 'within'
+    if min(ratios) > BUDGET:
+        return 'over'
+    return 'too wide to call'
+
+
 def write_report(args, results):
     lines = [
         '# Benchmark: seconds per epoch',
@@ -212,7 +225,9 @@ def write_report(args, results):
         + ('; ours and the others ran back to back in an order that reverses each time; ours / other is the'
            ' median of the ratios of marginal seconds within each repeat, and the range shows the lowest and'
            ' highest of them' if args.torch or args.baseline else '')
-        + '. The machine is shared and noisy: the same run can take 15% longer from one minute to the next.',
+        + '. The machine is shared and noisy: the same run can take 15% longer from one minute to the next.'
+        + (f' "budget {BUDGET:g}" is within when every pair\'s ratio to PyTorch is at most {BUDGET:g}, over when every'
+           f' one is above it, and too wide to call when they straddle it.' if args.torch else ''),
         '',
     ]
     if any(result['ours']['background'] for result in results.values()):
@@ -228,9 +243,12 @@ def write_report(args, results):
     rule = '|---|---|---|---|---|---|'
     others = [(kind, label) for kind, label in [('torch', 'PyTorch'), ('baseline', 'baseline')]
               if kind in next(iter(results.values()))]
-    for _, label in others:
+    for kind, label in others:
         header += f' {label} s/epoch | marginal | ours / {label}, marginal | range |'
         rule += '---|---|---|---|'
+        if kind == 'torch':
+            header += f' budget {BUDGET:g} |'
+            rule += '---|'
     lines += [header, rule]
     for question, result in results.items():
         ours = result['ours']
@@ -242,6 +260,8 @@ def write_report(args, results):
             theirs, ratios = result[kind], result[kind + '_ratios']
             row += (f" {theirs['total_s']:.2f} | {theirs['marginal_s']:.2f} | {result[kind + '_ratio']:.2f} |"
                     f" {min(ratios):.2f}-{max(ratios):.2f} |")
+            if kind == 'torch':
+                row += f' {budget_verdict(ratios)} |'
         lines.append(row)
     history = kept_history(args.output)
     with open(args.output, 'w') as f:

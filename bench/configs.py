@@ -1,5 +1,7 @@
 """The seven question configurations, and how to set one up as its script would."""
 import importlib
+import os
+import sys
 
 CONFIGS = [  # (question, driver module, flags that differ from its defaults)
     ('q33', 'dnn_mlp', {}),
@@ -15,10 +17,11 @@ CONFIGS = [  # (question, driver module, flags that differ from its defaults)
 def setup(question, epochs):
     """(network, args) of a question: the driver's own defaults and the question's flags, `epochs` epochs.
 
-    The driver is imported first, as running it would: its harness asks for one BLAS thread
-    before NumPy loads (harness/__init__.py).
+    The driver is imported first, with sys.argv[0] its script, as running it would: its harness
+    asks BLAS for the driver's threads before NumPy loads (harness/__init__.py).
     """
     module_name, flags = next((m, f) for q, m, f in CONFIGS if q == question)
+    sys.argv[0] = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), module_name + '.py')
     driver = importlib.import_module(module_name)
     from harness.flags import build_parser
     from harness import training

@@ -47,7 +47,7 @@ def main():
     parser.add_argument('--evaluate', action='store_true', help='time test-time forward passes, not training steps')
     args = parser.parse_args()
 
-    network, run = setup(args.question, 1)  # first: the driver's harness asks for one BLAS thread before NumPy loads
+    network, run = setup(args.question, 1)  # first: the driver's harness asks BLAS for its threads before NumPy loads
     import numpy as np
 
     from harness import training

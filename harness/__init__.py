@@ -2,9 +2,12 @@
 runs and results, the checker's and the grader's internals.
 
 Imported before NumPy loads (the drivers import it first), it asks NumPy's BLAS for one thread,
-unless the user chose a number. BLAS threads wait for work busily, so beside them the evaluation
-that a CNN run makes on the second CPU (evaluation.py) would slow both to a crawl; and the
-networks' products, at minibatches of 5, gain nothing from a second thread.
+unless the user chose a number or the script that runs is an MLP driver (WHOLE_MACHINE).
+BLAS threads wait for work busily, so beside them the evaluation that a CNN run makes on the second
+CPU (evaluation.py) would slow both to a crawl, and a CNN's small products gain nothing from a
+second thread. An MLP's time goes into the products with its 784 x 1000 first layer, which BLAS
+shares among the CPUs; it then evaluates in line. Either way the products give the same numbers,
+bit for bit (bench/RESULTS.md has the figures).
 """
 import os
 import sys
@@ -14,9 +17,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the reposi
 # OpenBLAS (NumPy's wheels), OpenMP builds, MKL (conda's NumPy), Apple's Accelerate.
 BLAS_THREADS = ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'VECLIB_MAXIMUM_THREADS')
 
-if 'numpy' not in sys.modules:
+WHOLE_MACHINE = ('dnn_mlp.py', 'dnn_mlp_nononlinear.py')  # drivers that leave BLAS a thread per CPU
+ASKED = {}  # the variables this process set, which harness.run_driver does not pass on to a driver
+
+if 'numpy' not in sys.modules and os.path.basename((getattr(sys, 'argv', None) or [''])[0]) not in WHOLE_MACHINE:
     for _name in BLAS_THREADS:
-        os.environ.setdefault(_name, '1')
+        if _name not in os.environ:
+            os.environ[_name] = ASKED[_name] = '1'
 
 
 def blas_runs_one_thread():

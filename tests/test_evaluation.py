@@ -123,14 +123,28 @@ def test_a_run_evaluates_beside_training_with_a_cpu_of_its_own_and_one_blas_thre
     assert evaluation.has_second_cpu() == expected
 
 
-@pytest.mark.parametrize('driver', ['dnn_mlp.py', 'dnn_cnn_2.py'])
-def test_the_drivers_ask_for_one_blas_thread_before_numpy_loads(driver):
+@pytest.mark.parametrize('driver, one_thread', [('dnn_mlp.py', 'False'), ('dnn_mlp_nononlinear.py', 'False'),
+                                                ('dnn_cnn.py', 'True'), ('dnn_cnn_2.py', 'True')])
+def test_the_cnn_drivers_ask_for_one_blas_thread_before_numpy_loads_and_the_mlps_for_none(driver, one_thread):
     # harness/__init__.py sets it, as the drivers import the harness before dnn_misc imports NumPy.
     env = {key: value for key, value in os.environ.items() if not key.endswith('_NUM_THREADS')}
     code = f"import runpy, sys; sys.argv = ['{driver}', '--help']; runpy.run_path('{driver}', run_name='x'); " \
-           "from harness import blas_runs_one_thread; print(blas_runs_one_thread())"
+           "import harness; print(harness.blas_runs_one_thread(), sorted(harness.ASKED))"
     result = subprocess.run([sys.executable, '-c', code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
-    assert result.stdout.strip() == 'True', result.stderr
+    assert result.stdout.split()[0] == one_thread, result.stderr
+    assert ('OPENBLAS_NUM_THREADS' in result.stdout) == (one_thread == 'True')
+
+
+@pytest.mark.parametrize('chosen', [None, '3'])
+def test_the_question_scripts_let_an_mlp_driver_choose_its_threads_unless_the_user_chose(chosen):
+    # python3 -m harness.run_driver imports the harness, which asks for one thread, before it runs the driver.
+    env = {key: value for key, value in os.environ.items() if not key.endswith('_NUM_THREADS')}
+    env.update({} if chosen is None else {'OPENBLAS_NUM_THREADS': chosen})
+    code = ("import os, sys; sys.argv = ['-m']; import harness.run_driver as run; "
+            "os.execv = lambda *command: print(os.environ.get('OPENBLAS_NUM_THREADS')); "
+            "run.subprocess.call = os.execv; run.main(['dnn_mlp.py', '--help'])")
+    result = subprocess.run([sys.executable, '-c', code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert result.stdout.split()[-1] == str(chosen), result.stderr
 
 
 @linux_only
