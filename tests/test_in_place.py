@@ -109,6 +109,25 @@ def test_a_dangling_top_level_link_is_made_again(project):
     assert filecmp.cmp(project / 'mnist_subset.json', project / 'data' / 'mnist_subset.json', shallow=False)
 
 
+@pytest.mark.parametrize('refused', [('symlink',), ('symlink', 'link')])
+def test_where_links_cannot_be_made_the_data_is_hard_linked_else_copied(tmp_path, monkeypatch, refused):
+    from harness import run_driver
+
+    def refuse(*_):
+        raise OSError('not permitted here')
+    for name in refused:  # Windows without the right to make symbolic links; a file system with no hard links
+        monkeypatch.setattr(run_driver.os, name, refuse)
+    run_driver.put_data(str(tmp_path))
+    placed = tmp_path / 'mnist_subset.json'
+    assert not placed.is_symlink() and filecmp.cmp(placed, run_driver.DATA, shallow=False)
+    same_file = os.path.samefile(placed, run_driver.DATA)
+    if len(refused) == 2:
+        assert not same_file  # a copy
+    elif os.stat(tmp_path).st_dev == os.stat(run_driver.DATA).st_dev:
+        assert same_file  # a hard link, where one can be made
+    assert os.listdir(tmp_path) == ['mnist_subset.json']  # no .part left behind
+
+
 def test_the_test_command_made_the_top_level_data_file():
     assert filecmp.cmp(os.path.join(REPO, 'mnist_subset.json'), os.path.join(REPO, 'data', 'mnist_subset.json'),
                        shallow=False)
