@@ -67,10 +67,16 @@ def _words(text):
     return re.sub(r'[^0-9a-z]', '', text.lower())
 
 
+def _is_points_possible(row):
+    return bool(row) and row[0].strip() == POINTS_POSSIBLE.strip()
+
+
 def points_possible(rows, column):
     """The export's Points Possible for the column, as it wrote it, or None."""
-    row = next((row for row in rows if row and row[0].strip() == POINTS_POSSIBLE.strip()), None)
-    return row[column].strip() or None if row and len(row) > column else None
+    row = next((row for row in rows if _is_points_possible(row)), None)
+    if row is None or len(row) <= column:
+        return None
+    return row[column].strip() or None
 
 
 def import_table(header, identity, rows, column, maximum, total_of, missing):
@@ -82,7 +88,7 @@ def import_table(header, identity, rows, column, maximum, total_of, missing):
     writer.writerow([POINTS_POSSIBLE] + [''] * (identity - 1) + [maximum])
     for row in rows:
         cells = (row + [''] * identity)[:identity]
-        if cells[0].strip() == POINTS_POSSIBLE.strip():
+        if _is_points_possible(cells):
             continue
         total = total_of(dict(zip(header, cells)))
         writer.writerow(cells + [missing if total is None else total])
