@@ -57,7 +57,7 @@ class EpochEvaluation:
     """What the course's drivers print after each epoch, measured at once or in the background.
     A context manager: leaving it ends the evaluation process, if any."""
 
-    def __init__(self, network, model, data, minibatch_size):
+    def __init__(self, network, model, data, minibatch_size, background=True):
         B = minibatch_size
         (X, Y), (X_valid, Y_valid) = data['train'], data['valid']
         self.train_split = X[:len(X) // B * B], Y[:len(X) // B * B]
@@ -65,7 +65,7 @@ class EpochEvaluation:
         self.network = network
         self._pool = self._running = None
         # Fork only where nothing else runs in this process: a fork copies no other thread's held locks.
-        if (has_second_cpu() and sys.platform.startswith('linux') and threading.active_count() == 1
+        if (background and has_second_cpu() and sys.platform.startswith('linux') and threading.active_count() == 1
                 and draws_nothing(network, model, X_valid[:B])):
             try:
                 self._pool = multiprocessing.get_context('fork').Pool(1, initializer=_worker_starts, initargs=(self,))

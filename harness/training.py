@@ -62,26 +62,28 @@ def training_step(network, model, optimizer, x, y):
     optimizer.step(None if network.as_images else x)
 
 
-def new_training(network, args):
+def new_training(network, args, optimizer=SGD):
     """The model and its optimizer as a run starts: the generator seeded, the model built (its
-    initial draws), and the first layer told that its input is data."""
+    initial draws), and the first layer told that its input is data. `optimizer` makes the
+    optimizer as SGD does (the checker's pipeline makes it where the student's modules are)."""
     np.random.seed(args.random_seed)
     model = network.build_model(args.dropout_rate)
     # Nothing uses the gradient with respect to the data: our modules skip it when told so,
     # and a student's module ignores the flag.
     next(iter(model.values())).input_is_data = True
-    return model, SGD(model, args.learning_rate, args.alpha, args.lambda_)
+    return model, optimizer(model, args.learning_rate, args.alpha, args.lambda_)
 
 
-def train(network, args, data, log=print):
+def train(network, args, data, log=print, optimizer=SGD, background=True):
     """Train as the course pipeline does; return the record {'train': [...], 'val': [...]} of
     accuracies per epoch, and the trained model dict.
 
     Each epoch's evaluation may run on the second CPU while the next epoch trains (evaluation.py):
     its log lines then come one epoch later, with the same numbers.
-    Raises FloatingPointError when the training loss stops being finite.
+    Raises FloatingPointError when the training loss stops being finite. `optimizer` as
+    new_training's; without `background`, every evaluation is in line.
     """
-    model, optimizer = new_training(network, args)
+    model, optimizer = new_training(network, args, optimizer)
     (X_train, Y_train), B = data['train'], args.minibatch_size
     num_batches = len(X_train) // B
     record, started, training_seconds = {'train': [], 'val': []}, time.perf_counter(), []
@@ -102,7 +104,7 @@ def train(network, args, data, log=print):
             f'about {left:.0f} s left)')
 
     # Leftover samples that do not fill a minibatch are skipped, in evaluation too.
-    with EpochEvaluation(network, model, data, B) as evaluation:
+    with EpochEvaluation(network, model, data, B, background) as evaluation:
         for t in range(args.num_epoch):
             epoch_start = time.perf_counter()
             if t % network.step == 0 and t != 0:

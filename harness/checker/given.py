@@ -10,6 +10,7 @@ import os
 import numpy as np
 
 from harness import REPO
+from harness.checker.channel import missing
 from harness.checker.probe import Failed, import_file, numerical_gradient
 from harness.checker.student import gradient_check
 
@@ -50,7 +51,8 @@ def conv_layer(m, probe):
     for C, O, k, s, H, W in [(2, 3, 3, 1, 5, 6), (1, 2, 5, 2, 7, 6)]:
         layer = _same_init(probe, 'conv_layer', (C, O, k, s), [('W', (O, C, k, k)), ('b', (O, 1))])
         ours = reference.conv_layer(C, O, k, s)
-        ours.params = {key: np.array(value) for key, value in layer.params.items()}
+        params = probe.attribute(layer, 'conv_layer', 'params')
+        ours.params = {key: np.array(value) for key, value in params.items()}
         X = rng.randn(2, C, H, W)
         expected = ours.forward(X)
         errors.append(probe.compare(f'conv_layer.forward(X) (filter {k}, stride {s})',
@@ -101,14 +103,17 @@ def sigmoid_cross_entropy(m, probe):
 
 
 def add_momentum(m, probe):
-    if not hasattr(m, 'add_momentum'):
-        raise Failed(f'{os.path.basename(probe.path)} has no function add_momentum')
     model = {'L1': reference.linear_layer(4, 3), 'nonlinear1': reference.relu(), 'C1': reference.conv_layer(2, 5, 3, 1),
              'loss': reference.softmax_cross_entropy()}
-    velocity = m.add_momentum(model)
+    # The student process gets objects with these params (and none for the modules without).
+    like = {name: {'module_like': module.params} if hasattr(module, 'params') else {'module_like': None}
+            for name, module in model.items()}
+    velocity = probe.student.function('dnn_misc', 'add_momentum', [like])
+    if missing(velocity, 'function'):
+        raise Failed(f'{os.path.basename(probe.path)} has no function add_momentum')
     expected = reference.add_momentum(model)
     if not isinstance(velocity, dict) or sorted(velocity) != sorted(expected):
-        keys = sorted(velocity) if isinstance(velocity, dict) else type(velocity).__name__
+        keys = sorted(velocity) if isinstance(velocity, dict) else getattr(velocity, 'type_name', type(velocity).__name__)
         raise Failed(f'add_momentum(model) gives {keys}, expected the keys {sorted(expected)}')
     return max(probe.compare(f"add_momentum(model)['{key}']", velocity[key], value) for key, value in expected.items())
 
@@ -116,25 +121,27 @@ def add_momentum(m, probe):
 def dnn_im2col(m, probe):
     """The dnn_im2col.py beside the student's file, or this repository's when there is none."""
     beside = os.path.join(os.path.dirname(probe.path), 'dnn_im2col.py')
-    theirs = import_file('students_dnn_im2col', beside) if os.path.isfile(beside) else reference_im2col
+    if os.path.isfile(beside):
+        def theirs(name, *args):
+            got = probe.student.function('dnn_im2col', name, args)
+            if missing(got, 'function'):
+                raise Failed(f'{beside} has no function {name}')
+            return got
+    else:
+        theirs = lambda name, *args: getattr(reference_im2col, name)(*args)
     x = np.random.RandomState(12).randint(-2, 3, (2, 3, 7, 6)).astype(float)
     errors = []
     for name, args in [('get_im2col_indices', (x.shape, 3, 2, 1, 2)), ('im2col_indices', (x, 3, 3, 1, 1)),
                        ('get_maxpool_im2col_indices', (x.shape, 2, 2, 0, 2)),
                        ('maxpool_im2col_indices', (x, 2, 2, 0, 2))]:
-        if not hasattr(theirs, name):
-            raise Failed(f'{theirs.__file__} has no function {name}')
-        for index, (got, want) in enumerate(zip(getattr(theirs, name)(*args), getattr(reference_im2col, name)(*args))):
+        for index, (got, want) in enumerate(zip(theirs(name, *args), getattr(reference_im2col, name)(*args))):
             errors.append(probe.compare(f'dnn_im2col.{name}, part {index + 1}', got, want))
     cols = np.random.RandomState(13).randn(*reference_im2col.im2col_indices(x, 3, 3, 1, 1).shape)
     grad = np.random.RandomState(14).randn(2, 3, 3, 3)
     _, argmax = reference_im2col.maxpool_im2col_indices(x, 2, 2, 0, 2)
     for name, args in [('col2im_indices', (cols, x.shape, 3, 3, 1, 1)),
                        ('maxpool_col2im_indices', (grad, argmax, x.shape, 2, 2, 0, 2))]:
-        if not hasattr(theirs, name):
-            raise Failed(f'{theirs.__file__} has no function {name}')
-        errors.append(probe.compare(f'dnn_im2col.{name}', getattr(theirs, name)(*args),
-                                    getattr(reference_im2col, name)(*args)))
+        errors.append(probe.compare(f'dnn_im2col.{name}', theirs(name, *args), getattr(reference_im2col, name)(*args)))
     return max(errors)
 
 

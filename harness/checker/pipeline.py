@@ -10,6 +10,8 @@ draw, and the quick checks name the likeliest cause. Each check also reports
 the figures it saw, which the grader compares with a student's result files.
 """
 
+import os
+
 from harness.checker import given, student
 from harness.checker.probe import Failed, Probe
 from harness.course import BY_QUESTION, tolerance
@@ -42,10 +44,25 @@ def likeliest_cause(module, path):
             "in a way the quick checks miss")
 
 
-def first_epoch(module, probe, question):
-    """Train for one epoch as `question` does, with the student's modules (imported as dnn_misc)."""
-    import dnn_misc
+class RemoteClasses:
+    """The student's classes, as networks.network asks for them: each makes a module in the student
+    process, whose forward and backward calls go with the training step's request."""
 
+    def __init__(self, student, path):
+        self.student, self.path = student, path
+
+    def __getattr__(self, kind):
+        def make(*args):
+            module = self.student.make(kind, args, lazy=True)
+            if module is None:
+                raise Failed(f'{os.path.basename(self.path)} has no class {kind}')
+            return module
+        return make
+
+
+def first_epoch(process, probe, question):
+    """Train for one epoch as `question` does, with the student's modules, in the student process:
+    the loop, the data, the random draws between steps and the accuracies are the checker's."""
     from harness.checker.networks import network as course_network
     from harness.flags import build_parser
 
@@ -54,14 +71,15 @@ def first_epoch(module, probe, question):
 
     run = BY_QUESTION[question]
     train, val = run.epoch1
-    network = course_network(run.driver, dnn_misc)
+    network = course_network(run.driver, RemoteClasses(process, probe.path))
     args = build_parser(network).parse_args(['--num_epoch', '1'])
     vars(args).update(run.flags)
     if 'vectors' not in _data:  # read once: the images are the same arrays, reshaped
         _data['vectors'] = load_mnist()
         _data['images'] = {split: (X.reshape(-1, 1, 28, 28), Y) for split, (X, Y) in _data['vectors'].items()}
     data = _data['images' if network.as_images else 'vectors']
-    record, _ = training.train(network, args, data, log=lambda *_: None)
+    record, _ = training.train(network, args, data, log=lambda *_: None, optimizer=process.optimizer,
+                               background=False)
     got = (record['train'][0], record['val'][0])
     probe.figures = {'train': got[0], 'val': got[1]}
     if max(abs(got[0] - train), abs(got[1] - val)) > tolerance(run.name) + 1e-12:

@@ -5,12 +5,12 @@ print, or returns a short note (its largest error) for a PASS; `probe.warn`
 turns a PASS into a WARN, for deviations the course's pipeline tolerates.
 """
 import importlib.util
-import inspect
 import os
 import sys
-import traceback
 
 import numpy as np
+
+from harness.checker.channel import missing
 
 TOLERANCE = 1e-6
 
@@ -60,10 +60,11 @@ def relative_error(a, b):
 
 
 class Probe:
-    """One check's calls into a student's module, and the warnings they earned."""
+    """One check's calls into a student's modules, in the student process (channel.Student), and the
+    warnings they earned."""
 
-    def __init__(self, module, path):
-        self.module = module
+    def __init__(self, student, path):
+        self.student = student
         self.path = os.path.abspath(path)
         self.warnings = []
 
@@ -73,41 +74,49 @@ class Probe:
 
     def make(self, class_name, *args):
         """An instance of the student's class, or FAIL naming what is missing."""
-        cls = getattr(self.module, class_name, None)
-        if cls is None:
+        module = self.student.make(class_name, args)
+        if module is None:
             raise Failed(f'{os.path.basename(self.path)} has no class {class_name}')
-        return cls(*args)
+        return module
 
     def call(self, obj, label, method, *args, **kwargs):
-        """obj.method(*args, **kwargs), each array argument a copy of its own; WARN if one is changed in place."""
-        function = getattr(obj, method, None)
-        if function is None:
+        """obj.method(*args, **kwargs), on arrays of its own; WARN if it changed one in place."""
+        answer = self.student.call(obj, method, args, kwargs, back_args=True)
+        if missing(answer, 'method'):
             raise Failed(f'{label} has no method {method}')
-        try:
-            names = [p.name for p in inspect.signature(function).parameters.values()]
-        except (TypeError, ValueError):
-            names = []
-        copies = [np.array(a) if isinstance(a, np.ndarray) else a for a in args]
-        kwarg_copies = {k: np.array(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
-        result = function(*copies, **kwarg_copies)
-        for index, (given, copy) in enumerate(zip(args, copies)):
-            if isinstance(given, np.ndarray) and not (copy.shape == given.shape and np.array_equal(copy, given)):
+        result, after, names = answer
+        after = after if isinstance(after, list) else []
+        for index, (given, changed) in enumerate(zip(args, after)):
+            if isinstance(given, np.ndarray) and not (isinstance(changed, np.ndarray) and changed.shape == given.shape
+                                                      and np.array_equal(changed, given)):
                 name = names[index] if index < len(names) else f'number {index + 1}'
                 self.warn(f"{label}.{method} changed its argument {name} in place (its results are right, and the "
                           f"drivers never use that argument again, so the course's pipeline gives the same numbers)")
         return result
 
-    def attribute(self, obj, label, name, key=None):
-        """obj.name (or obj.name[key]), or FAIL naming what is missing."""
-        if not hasattr(obj, name):
+    def value(self, obj, method, *args, **kwargs):
+        """obj.method(*args, **kwargs), with no questions asked: a finite difference's forward."""
+        answer = self.student.call(obj, method, args, kwargs)
+        if missing(answer, 'method'):
+            raise Failed(f'{obj.kind} has no method {method}')
+        return answer
+
+    def attribute(self, obj, label, name, key=None, default=Failed):
+        """obj.name (or obj.name[key]), or FAIL naming what is missing (or `default`, when it has no `name`)."""
+        value = self.student.get(obj, name, key)
+        if missing(value, 'attribute'):
+            if default is not Failed:
+                return default
             raise Failed(f'{label} has no attribute {name}')
-        value = getattr(obj, name)
-        if key is None:
-            return value
-        try:
-            return value[key]
-        except (KeyError, TypeError, IndexError):
-            raise Failed(f'{label}.{name} has no entry {key!r}') from None
+        if missing(value, 'entry'):
+            raise Failed(f'{label}.{name} has no entry {key!r}')
+        return value
+
+    def set(self, obj, label, name, key, value, in_place=False):
+        """obj.name[key] = value; with in_place, into the array it holds there (finite differences
+        perturb a parameter as the drivers update it, in place)."""
+        if missing(self.student.set(obj, name, key, value, in_place), 'attribute'):
+            raise Failed(f'{label} has no attribute {name}')
 
     def compare(self, what, got, expected, flat_ok=False, tolerance=TOLERANCE):
         """FAIL unless `got` has expected's shape and values; with flat_ok, shape (D,) for (1, D) is a WARN."""
@@ -117,7 +126,8 @@ class Probe:
         try:
             got = np.asarray(got, dtype=float)
         except (TypeError, ValueError):
-            raise Failed(f'{what} is a {type(got).__name__}, expected an array of shape {expected.shape}') from None
+            kind = getattr(got, 'type_name', type(got).__name__)
+            raise Failed(f'{what} is a {kind}, expected an array of shape {expected.shape}') from None
         if got.shape != expected.shape:
             if flat_ok and expected.ndim == 2 and expected.shape[0] == 1 and got.shape == expected.shape[1:]:
                 error = relative_error(got.reshape(expected.shape), expected)
@@ -132,16 +142,6 @@ class Probe:
         return error
 
     def where(self, error):
-        """' at FILE:LINE (in FUNCTION)' for the deepest frame of the student's file, else ''."""
-        frames = [frame for frame in traceback.extract_tb(error.__traceback__) if self._is_student(frame.filename)]
-        if isinstance(error, SyntaxError) and error.filename and self._is_student(error.filename):
-            return f' at {os.path.basename(self.path)}:{error.lineno}'
-        if not frames:
-            return ''
-        frame = frames[-1]
-        return f' at {os.path.basename(frame.filename)}:{frame.lineno} (in {frame.name})'
-
-    def _is_student(self, filename):
-        """The student's dnn_misc.py, or a dnn_im2col.py beside it."""
-        filename = os.path.abspath(filename)
-        return filename in (self.path, os.path.join(os.path.dirname(self.path), 'dnn_im2col.py'))
+        """' at FILE:LINE (in FUNCTION)' where the student's code raised `error`, as the student
+        process saw it, else ''."""
+        return getattr(error, 'where', '')

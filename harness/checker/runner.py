@@ -1,48 +1,10 @@
-"""Run checks in a worker process, each with a time limit; a check past it is a FAIL, and the rest go on
-in a new worker."""
-import json
+"""Run checks in this process, the submission's code in a student process (channel.py), each check with a
+time limit; a check past it, or one that ends the student process, is a FAIL, and the rest go on in a
+new student process."""
 import os
-import queue
-import subprocess
-import sys
-import threading
+import time
 
-WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'worker.py')
-
-
-def _start(path, names, modules=None):
-    options = [f'--modules={modules}'] if modules else []
-    worker = subprocess.Popen([sys.executable, WORKER, path, *options, *names], stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    lines = queue.Queue()
-
-    def read():
-        for line in worker.stdout:
-            lines.put(line)
-        lines.put(None)
-    threading.Thread(target=read, daemon=True).start()
-    return worker, lines
-
-
-def _next(worker, lines, limit):
-    """The worker's next JSON line; 'timeout' past `limit` seconds; 'ended' if it stopped first."""
-    try:
-        line = lines.get(timeout=limit)
-    except queue.Empty:
-        return 'timeout'
-    if line is None:
-        return 'ended'
-    try:
-        return json.loads(line)
-    except json.JSONDecodeError:
-        return 'ended'
-
-
-def _ended(worker, what):
-    worker.kill()
-    status = worker.wait()
-    how = f'killed by signal {-status}' if status < 0 else f'exit status {status}'
-    return f'{what} ended the process that runs the checks ({how}): an exit, a crash or too much memory'
+from harness.checker.channel import Ended, Garbled, Raised, Student, TimedOut
 
 
 def _group(key):
@@ -50,41 +12,106 @@ def _group(key):
     return key.split(':')[0]
 
 
-def run_checks(path, checks, limits, modules=None):
-    """Run `checks` [(name, group:index)] on the dnn_misc.py at `path`; yield (name, result), the result
-    a dict with 'verdict', 'message' and, for the pipeline, 'figures'.
+def _check(key):
+    from harness.checker.groups import GROUPS
+    group, index = key.split(':')
+    return GROUPS[group][int(index)][2]
 
-    limits(group) is a check's time limit in seconds; loading the file has the
-    limit of the first check. modules: for a driver's checks, the dnn_misc.py it trains with.
+
+def ended(how, what):
+    return f'{what} ended the process that runs the checks ({how}): an exit, a crash or too much memory'
+
+
+def run_checks(path, checks, limits, modules=None):
+    """Run `checks` [(name, group:index)] on the file at `path`; yield (name, result), the result a
+    dict with 'verdict', 'message' and, for the pipeline, 'figures' (and a driver's 'todos').
+
+    limits(group) is a check's time limit in seconds; loading the file has the limit of the first
+    check. modules: for a driver's checks, the dnn_misc.py it trains with.
     """
+    if all(_group(key).startswith('driver') for _, key in checks):
+        from harness.checker.worker import run_in_worker  # a driver's checks: see worker.py
+        yield from run_in_worker(path, checks, limits, modules)
+        return
     filename = os.path.basename(path)
     pending = list(checks)
     while pending:
-        worker, lines = _start(path, [key for _, key in pending], modules)
         limit = limits(_group(pending[0][1]))
-        loaded = _next(worker, lines, limit)
-        if not (isinstance(loaded, dict) and loaded.get('loaded')):
-            if loaded == 'timeout':
+        student = Student(path)
+        try:
+            student.deadline = time.monotonic() + limit
+            try:
+                student.load()
+            except Raised as error:
+                message = f'{filename} does not import: {error.type_name}: {error}{error.where}'
+            except TimedOut:
                 message = f'loading {filename} did not return within {limit:g} s'
-            elif loaded == 'ended':
-                message = _ended(worker, f'loading {filename}')
+            except Ended as end:
+                message = ended(end, f'loading {filename}')
+            except Garbled as garbled:
+                message = f'loading {filename} gave back {garbled}, not what the checks asked for'
             else:
-                message = loaded['load_error']
-            worker.kill()
-            for name, _ in pending:
-                yield name, {'verdict': 'FAIL', 'message': message}
-            return
-        while pending:
-            name, key = pending.pop(0)
-            limit = limits(_group(key))
-            result = _next(worker, lines, limit)
-            if isinstance(result, dict):
-                yield name, result
-                continue
-            if result == 'timeout':
-                yield name, {'verdict': 'FAIL', 'message': f'did not return within {limit:g} s'}
-            else:
-                yield name, {'verdict': 'FAIL', 'message': _ended(worker, 'this check')}
-            break  # the rest in a new worker
-        worker.kill()
-        worker.wait()
+                message = None
+            if message:
+                for name, _ in pending:
+                    yield name, {'verdict': 'FAIL', 'message': message}
+                return
+            while pending:
+                name, key = pending.pop(0)
+                limit = limits(_group(key))
+                student.deadline = time.monotonic() + limit
+                try:
+                    yield name, run_one(_check(key), student, path)
+                except TimedOut:
+                    yield name, {'verdict': 'FAIL', 'message': f'did not return within {limit:g} s'}
+                    break  # the rest in a new student process
+                except Ended as end:
+                    yield name, {'verdict': 'FAIL', 'message': ended(end, 'this check')}
+                    break
+        finally:
+            student.close()
+
+
+def run_one(check, student, path):
+    """{'verdict', 'message'} of one check, and 'figures' when it reports some (the pipeline's)."""
+    import numpy as np
+
+    from harness.checker.probe import Failed, Probe
+    probe = Probe(student, path)
+    try:
+        with np.errstate(all='ignore'):
+            note = check(student, probe)
+        if probe.warnings:
+            verdict, message = 'WARN', '; '.join(probe.warnings)
+        else:
+            verdict, message = 'PASS', note if isinstance(note, str) else f'max relative error {note:.2e}'
+    except Failed as failure:
+        verdict, message = 'FAIL', str(failure)
+    except Garbled as garbled:
+        verdict, message = 'FAIL', f'gave back {garbled}, not what the check asked for'
+    except (TimedOut, Ended):
+        raise
+    except (Exception, SystemExit) as error:
+        verdict, message = 'FAIL', raised(error, probe)
+    result = {'verdict': verdict, 'message': message}
+    for extra in ('figures', 'todos'):  # the pipeline's figures; a driver's verdict per TODO
+        if getattr(probe, extra, None):
+            result[extra] = getattr(probe, extra)
+    return result
+
+
+def raised(error, probe):
+    """An exception a check met, in words: its type, its message (or that it has none), and where it
+    rose: at the student's line, or in the checker's own code."""
+    import traceback
+    kind = error.type_name if isinstance(error, Raised) else type(error).__name__
+    text = f'{kind}: {error}' if str(error) else f'{kind} (with no message)'
+    where = probe.where(error)
+    if where:
+        return f'raised {text}{where}'
+    if isinstance(error, Raised):
+        return f'raised {text}'
+    frames = traceback.extract_tb(error.__traceback__)
+    inside = f' ({os.path.basename(frames[-1].filename)}:{frames[-1].lineno})' if frames else ''
+    return (f"the check stopped on {text} in the checker's own code{inside}, not in {os.path.basename(probe.path)}: "
+            f"on something the file's code returned, or, if the file is right, a fault of the checker's")

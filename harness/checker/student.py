@@ -13,7 +13,8 @@ def gradient_check(probe, layer, label, X, R, forward_args=(), flat_keys=()):
     """forward(X) then backward(X, R), after one such step with another grad, as the drivers take one
     step after another; compare dL/dX and every gradient with centred differences of
     L = sum(forward(X) * R). Returns the largest relative error."""
-    params = getattr(layer, 'params', {})
+    params = probe.attribute(layer, label, 'params', default={})
+    params = {key: np.array(value, dtype=float) for key, value in params.items()} if isinstance(params, dict) else {}
     probe.call(layer, label, 'forward', X, *forward_args)
     probe.call(layer, label, 'backward', X, 1.0 - 2.0 * R)  # the step before, with another grad
     earlier = {key: np.array(probe.attribute(layer, label, 'gradient', key), dtype=float) for key in params}
@@ -22,11 +23,14 @@ def gradient_check(probe, layer, label, X, R, forward_args=(), flat_keys=()):
     gradients = {key: np.array(probe.attribute(layer, label, 'gradient', key), dtype=float) for key in params}
 
     X_perturbed = X.copy()
-    loss = lambda: np.sum(layer.forward(X_perturbed.copy(), *forward_args) * R)
+    loss = lambda: np.sum(probe.value(layer, 'forward', X_perturbed, *forward_args) * R)
     errors = [probe.compare(f'dL/dX returned by {label}.backward', grad_X, numerical_gradient(loss, X_perturbed))]
-    loss = lambda: np.sum(layer.forward(X.copy(), *forward_args) * R)  # parameters perturbed in place
-    for key, param in params.items():
+    for key, param in params.items():  # each parameter perturbed in the student's module, then put back
+        def loss():
+            probe.set(layer, label, 'params', key, param, in_place=True)
+            return np.sum(probe.value(layer, 'forward', X, *forward_args) * R)
         expected = numerical_gradient(loss, param)
+        probe.set(layer, label, 'params', key, param, in_place=True)
         if _adds_up(gradients[key], earlier[key], expected):
             raise Failed(f"{label}.gradient['{key}'] adds up from one backward call to the next: after a second "
                          f"call it holds the sum of both calls' gradients; set it (=), do not add to it (+=)")
@@ -44,8 +48,8 @@ def _adds_up(got, earlier, expected):
 
 def linear_forward(m, probe):
     layer = probe.make('linear_layer', 3, 2)
-    layer.params['W'] = np.array([[1.0, -1.0], [2.0, 0.5], [0.0, 3.0]])
-    layer.params['b'] = np.array([[0.5, -2.0]])
+    probe.set(layer, 'linear_layer', 'params', 'W', np.array([[1.0, -1.0], [2.0, 0.5], [0.0, 3.0]]))
+    probe.set(layer, 'linear_layer', 'params', 'b', np.array([[0.5, -2.0]]))
     X = np.array([[1.0, 2.0, 3.0], [-1.0, 0.0, 2.0]])
     # Row 1: 1 + 4 + 0 + 0.5, -1 + 1 + 9 - 2; row 2: -1 + 0 + 0 + 0.5, 1 + 0 + 6 - 2.
     return probe.compare('linear_layer.forward(X)', probe.call(layer, 'linear_layer', 'forward', X),

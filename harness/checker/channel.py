@@ -1,0 +1,437 @@
+"""The checker's side of the channel to the student process (harness/client.py), where the
+submission's code runs: start it, send it calls, and take back its answers as plain data.
+
+Nothing that comes back is trusted. A message is read only up to sizes set here; its header must be
+JSON of the form client.py writes; each array must be of a numeric dtype, with a shape that matches
+its bytes, and becomes a plain float64 numpy.ndarray of our own before anything looks at it. A
+number becomes a float. Anything else is `Garbled`, a FAIL that names the call. The process is
+started in the sandbox when the grader set one (HW5_SANDBOX, see harness/sandbox.py), and a time
+limit holds each answer: past it, or when the process ends, the call fails and the process is killed.
+"""
+import fcntl
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from harness import REPO
+
+# What the student process is given beside the client: the course's dnn_im2col.py, which a dnn_misc.py
+# imports, and the drivers' SGD update, which the pipeline's steps run on the submission's modules.
+GIVEN = [('harness/client.py', 'client.py'), ('dnn_im2col.py', 'dnn_im2col.py'), ('harness/sgd.py', 'sgd.py')]
+DTYPES = {np.dtype(d).str for d in ('?', 'i1', 'u1', 'i2', 'u2', 'i4', 'u4', 'i8', 'u8', 'f2', 'f4', 'f8')}
+MAX_HEADER = 16 << 20  # bytes of one header
+MAX_ARRAY = 1 << 30  # bytes of one array
+MAX_DEPTH = 32  # of nested lists and dicts in an answer
+CALL = {'op': 'call'}  # what the answers' checks need of a kept call
+MAX_DUE = 2  # training steps sent whose answers are not yet taken
+PIPE_BYTES = 1 << 20  # Linux's largest pipe for a user, by default
+
+
+class Garbled(Exception):
+    """An answer that is not what the client writes: the message says how."""
+
+
+class Ended(Exception):
+    """The student process ended (or was killed) before answering; the message says how."""
+
+
+class TimedOut(Exception):
+    """No answer within the time limit."""
+
+
+class Raised(Exception):
+    """The submission's code raised: its type, its message, and where in the submission's file."""
+
+    def __init__(self, type_name, message, where):
+        super().__init__(message)
+        self.type_name, self.where = type_name, where
+
+
+class Missing:
+    """What the submission lacks: its answer when it has no such class, method, attribute, entry or function."""
+
+    def __init__(self, what):
+        self.what = what
+
+
+def missing(value, what):
+    """Whether `value` is the answer that the submission has no `what` ('class', 'method', ...)."""
+    return isinstance(value, Missing) and value.what == what
+
+
+class Other:
+    """What came back that is no number and no array: only its type's name."""
+
+    def __init__(self, type_name):
+        self.type_name = type_name
+
+
+class Kept:
+    """A result the student process keeps (a pipeline's step needs no value back), by its number.
+    Its value is fetched when something reads it as an array or a number, with those of the call's
+    arguments that were kept too: an evaluation reads the loss, then the scores it was given."""
+
+    def __init__(self, student, number, arguments=()):
+        self.student, self.number, self.fetched = student, number, None
+        self.arguments = [a for a in arguments if isinstance(a, Kept)]
+
+    def value(self):
+        if self.fetched is None:
+            wanted = [self] + [a for a in self.arguments if a.fetched is None]
+            values = self.student.request([{'op': 'get_kept', 'of': k.number} for k in wanted])
+            for kept, value in zip(wanted, values):
+                kept.fetched = (value,)
+            self.arguments = []
+        return self.fetched[0]
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.value(), dtype=dtype)
+
+    def __float__(self):
+        return float(self.value())
+
+    def __mul__(self, other):
+        return self.value() * other
+
+    def __del__(self):
+        self.student.released.append(self.number)
+
+
+class Module:
+    """A module made in the student process: its number there and its class's name. In the pipeline
+    (`lazy`), forward and backward calls are sent with the next step, their results kept there."""
+
+    def __init__(self, student, number, kind, lazy=False):
+        self.student, self.number, self.kind, self.lazy = student, number, kind, lazy
+
+    def forward(self, *args, **kwargs):
+        return self.student.call_kept(self, 'forward', args, kwargs)
+
+    def backward(self, *args, **kwargs):
+        return self.student.call_kept(self, 'backward', args, kwargs)
+
+    def __setattr__(self, name, value):
+        """An attribute set on the module (training sets `input_is_data` on the first) is set there too."""
+        if name not in ('student', 'number', 'kind', 'lazy'):
+            self.student.queue({'op': 'setattr', 'of': self.number, 'name': name, 'value': value})
+        object.__setattr__(self, name, value)
+
+
+def sandbox_launcher():
+    """How to start the student process: the grader's sandbox (HW5_SANDBOX), or a plain process."""
+    spec = os.environ.get('HW5_SANDBOX')
+    if not spec:
+        return None
+    from harness import sandbox
+    return sandbox.Launcher(**json.loads(spec))
+
+
+class Student:
+    """The student process for the file at `path`, started at once; each answer is due by `deadline`."""
+
+    def __init__(self, path, limit=10.0):
+        self.path, self.deadline = os.path.abspath(path), time.monotonic() + limit  # the runner sets each check's
+        self.numbers, self.released = 0, []
+        self.pending, self.pending_ops, self.pending_arrays = [], [], []  # queued: encoded, as they were, arrays
+        self.due, self.away = [], False  # steps sent without waiting; whether the random stream is there
+        self.given = tempfile.mkdtemp(prefix='given-')
+        for source, name in GIVEN:
+            shutil.copy(os.path.join(REPO, source), os.path.join(self.given, name))
+        os.chmod(self.given, 0o755)
+        to_client, self._out = os.pipe()
+        self._in, from_client = os.pipe()
+        for fd in (self._out, self._in):  # a training step's message whole in the pipe: no ping-pong by pages
+            try:
+                fcntl.fcntl(fd, getattr(fcntl, 'F_SETPIPE_SZ', 1031), PIPE_BYTES)
+            except OSError:
+                pass
+        command = [sys.executable, '-I', os.path.join(self.given, 'client.py'), str(to_client), str(from_client)]
+        launcher = sandbox_launcher()
+        options = dict(pass_fds=(to_client, from_client), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, start_new_session=True)
+        if launcher:
+            command, options = launcher.wrap(command, options, [self.given, os.path.dirname(self.path)])
+        self.process = subprocess.Popen(command, **options)
+        os.close(to_client)
+        os.close(from_client)
+
+    def close(self):
+        """Kill the process and all it started, and forget what was given to it."""
+        for fd in (self._in, self._out):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            os.killpg(self.process.pid, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.process.kill()
+        self.process.wait()
+        shutil.rmtree(self.given, ignore_errors=True)
+
+    def how_it_ended(self):
+        self.process.kill()
+        status = self.process.wait()
+        return f'killed by signal {-status}' if status < 0 else f'exit status {status}'
+
+    # -- what the checks use
+    def load(self):
+        self.request([{'op': 'load', 'path': self.path}])
+
+    def make(self, kind, args=(), kwargs=None, lazy=False):
+        """A module of the submission's class `kind`, or None if it has none."""
+        self.numbers += 1
+        number = self.numbers
+        answer = self.request([{'op': 'make', 'class': kind, 'args': list(args), 'kwargs': kwargs or {},
+                                'as': number}], missing_ok=True)[0]
+        return None if isinstance(answer, Missing) else Module(self, number, kind, lazy)
+
+    def call(self, module, method, args=(), kwargs=None, back_args=False):
+        """The result of module.method(*args, **kwargs); with back_args, also (the arguments after the
+        call, the method's parameter names). Missing('method') if it has no such method."""
+        op = {'op': 'call', 'of': module.number, 'method': method, 'args': list(args), 'kwargs': kwargs or {}}
+        return self.request([dict(op, back_args=back_args)], missing_ok=True)[0]
+
+    def _release(self):
+        """Queue the release of what the checker no longer refers to: before the next calls, so that
+        a step's arrays are gone before the next step makes its own, as in a driver."""
+        if self.released:
+            self.queue({'op': 'release', 'numbers': self.released})
+            self.released = []
+
+    def queue(self, op):
+        """Send `op` with the next request, encoded now, with the arrays as they are now."""
+        self.pending.append(self._encode(op, self.pending_arrays))
+        self.pending_ops.append({'op': op['op'], 'back_args': op.get('back_args')})
+
+    def call_kept(self, module, method, args, kwargs):
+        """A call whose result stays in the student process (Kept), sent with the next request."""
+        self._release()
+        self.numbers += 1
+        arguments = [{'#': a.number} if isinstance(a, Kept) else self._encode(a, self.pending_arrays) for a in args]
+        self.pending.append({'op': 'call', 'of': module.number, 'method': method, 'args': arguments,
+                             'kwargs': kwargs, 'as': self.numbers})
+        self.pending_ops.append(CALL)
+        return Kept(self, self.numbers, args)
+
+    def get(self, module, name, key=None):
+        op = {'op': 'get', 'of': module.number, 'name': name}
+        return self.request([op if key is None else dict(op, key=key)], missing_ok=True)[0]
+
+    def set(self, module, name, key, value, in_place=False):
+        """module.name[key] = value, or with in_place its array's values; Missing if it has no `name`."""
+        return self.request([{'op': 'set', 'of': module.number, 'name': name, 'key': key, 'value': value,
+                              'in_place': in_place}], missing_ok=True)[0]
+
+    def function(self, module, name, args):
+        return self.request([{'op': 'function', 'module': module, 'name': name, 'args': list(args)}],
+                            missing_ok=True)[0]
+
+    def optimizer(self, model, learning_rate, alpha, lambda_):
+        """The drivers' SGD over the model's modules, in the student process (see Optimizer)."""
+        return Optimizer(self, model, learning_rate, alpha, lambda_)
+
+    # -- the wire
+    def request(self, ops, missing_ok=False, wait=True):
+        """Send the pending operations, then `ops`; return the answers to `ops`, each a value, None,
+        or Missing(what) with missing_ok. Raises Raised, Garbled, Ended or TimedOut.
+
+        NumPy's random state goes with a request when the checker holds the stream, and comes back
+        with the answer. A training step goes without waiting (wait=False), so that the checker makes
+        the next one while the student process computes this one; the stream then stays there until
+        the next request that waits, which first takes every answer still due.
+        """
+        self._release()
+        wanted, arrays = len(ops), self.pending_arrays
+        encoded = self.pending + [self._encode(op, arrays) for op in ops]
+        ops = self.pending_ops + [{'op': op['op'], 'back_args': op.get('back_args')} for op in ops]
+        self.pending, self.pending_ops, self.pending_arrays = [], [], []
+        header = {'ops': encoded, 'want_state': wait}
+        if not self.away:
+            _, keys, position, has_gauss, cached = np.random.get_state()
+            header['random_state'] = [self._encode(keys, arrays), int(position), int(has_gauss), float(cached)]
+        try:
+            self._send(header, arrays)
+            if not wait:
+                self.away = True
+                self.due.append(ops)
+                self._collect(MAX_DUE)
+                return None
+            self._collect(0)
+            results = self._answers(ops, missing_ok, take_state=True)
+        except (BrokenPipeError, EOFError):
+            raise Ended(self.how_it_ended()) from None
+        self.away = False
+        return results[len(results) - wanted:]
+
+    def _collect(self, left):
+        """Take the answers of the steps sent without waiting, until at most `left` are due; on one
+        that failed, take all of them, then raise its error."""
+        failure = None
+        while len(self.due) > left:
+            try:
+                self._answers(self.due.pop(0), False)
+            except (Raised, Garbled) as error:
+                failure, left = failure or error, 0
+        if failure:
+            raise failure
+
+    def _answers(self, ops, missing_ok, take_state=False):
+        reply, answers = self._receive(self.deadline)
+        if not (isinstance(reply, dict) and isinstance(reply.get('answers'), list)
+                and len(reply['answers']) <= len(ops)):
+            raise Garbled('an answer that is not a list of answers')
+        if take_state:
+            self._set_random_state(reply.get('random_state'), answers)
+        results = []
+        for op, answer in zip(ops, reply['answers']):
+            results.append(self._result(op, answer, answers, missing_ok))
+        if len(results) < len(ops):
+            raise Garbled(f'no answer to {ops[len(results)]["op"]}')
+        return results
+
+    def _result(self, op, answer, arrays, missing_ok):
+        if answer is None:
+            return None
+        if not isinstance(answer, dict):
+            raise Garbled(f'an answer to {op["op"]} that is not an object')
+        if 'raised' in answer:
+            raised = answer['raised']
+            if not (isinstance(raised, list) and len(raised) == 3 and all(isinstance(s, str) for s in raised)):
+                raise Garbled('an error that is not [type, message, where]')
+            raise Raised(raised[0][:100], raised[1][:2000], raised[2][:300])
+        if 'missing' in answer:
+            if missing_ok and isinstance(answer['missing'], str):
+                return Missing(answer['missing'][:20])
+            raise Garbled(f'an answer to {op["op"]} that says something is missing')
+        if 'result' not in answer:
+            raise Garbled(f'an answer to {op["op"]} with no result')
+        result = self._decode(answer['result'], arrays)
+        if op.get('back_args'):
+            names = answer.get('names')
+            if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+                names = []
+            return result, self._decode(answer.get('args'), arrays), [n[:100] for n in names]
+        return result
+
+    def _encode(self, value, arrays):
+        if value is None or isinstance(value, (str, int, float)):
+            return value
+        if isinstance(value, Kept):
+            return {'#': value.number}
+        if isinstance(value, Module):
+            return {'#': value.number}
+        if isinstance(value, np.ndarray):  # once per request: a training step's minibatch goes to three calls
+            for index, sent in enumerate(arrays[-4:], start=max(0, len(arrays) - 4)):
+                if sent is value:
+                    return {'$': index}
+            arrays.append(value if value.flags.c_contiguous else np.ascontiguousarray(value))
+            return {'$': len(arrays) - 1}
+        if isinstance(value, (list, tuple)):
+            return [self._encode(v, arrays) for v in value]
+        if isinstance(value, dict):
+            return {k: self._encode(v, arrays) for k, v in value.items()}
+        if isinstance(value, np.generic):
+            return value.item()
+        return value
+
+    def _decode(self, value, arrays, depth=0):
+        """An answer's value as plain data: None, bool, str, float, float64 ndarray, list, dict or Other."""
+        if depth > MAX_DEPTH:
+            raise Garbled('an answer nested too deep')
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, dict) and len(value) == 1:
+            (kind, inner), = value.items()
+            if kind == '$' and isinstance(inner, int) and 0 <= inner < len(arrays):
+                return arrays[inner]
+            if kind == 'seq' and isinstance(inner, list):
+                return [self._decode(v, arrays, depth + 1) for v in inner]
+            if kind == 'map' and isinstance(inner, dict):
+                return {k: self._decode(v, arrays, depth + 1) for k, v in inner.items()}
+            if kind == 'other' and isinstance(inner, str):
+                return Other(inner[:100])
+        raise Garbled('an answer that is none of a number, an array, a list, a dict or None')
+
+    def _set_random_state(self, state, arrays):
+        try:
+            keys, position, has_gauss, cached = state
+            keys = self._decode(keys, arrays)
+            assert isinstance(keys, np.ndarray) and keys.shape == (624,) and np.all((keys >= 0) & (keys < 2 ** 32))
+            np.random.set_state(('MT19937', keys.astype(np.uint32), int(position), int(has_gauss), float(cached)))
+        except (AssertionError, TypeError, ValueError, Garbled):
+            raise Garbled('a random state that is not NumPy\'s') from None
+
+    def _send(self, header, arrays):
+        """One message, in as few writes as the pipe takes: each wakes the other side."""
+        header = dict(header, arrays=[[a.dtype.str, list(a.shape)] for a in arrays])
+        text = json.dumps(header).encode()
+        parts = [len(text).to_bytes(8, 'little'), text] + [memoryview(a).cast('B') for a in arrays if a.nbytes]
+        while parts:
+            done = os.writev(self._out, parts)
+            while parts and done >= len(parts[0]):
+                done -= len(parts[0])
+                parts.pop(0)
+            if parts and done:
+                parts[0] = memoryview(parts[0])[done:]
+
+    def _read(self, size, deadline):
+        data = bytearray(size)
+        view, done = memoryview(data), 0
+        while done < size:
+            if not select.select([self._in], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                raise TimedOut
+            got = os.readv(self._in, [view[done:]])
+            if got == 0:
+                raise EOFError
+            done += got
+        return data
+
+    def _receive(self, deadline):
+        """(header, [float64 arrays]) of the next message, checked as it is read."""
+        size = int.from_bytes(self._read(8, deadline), 'little')
+        if size > MAX_HEADER:
+            raise Garbled(f'a header of {size} bytes')
+        try:
+            header = json.loads(self._read(size, deadline))
+            specs = header.pop('arrays')
+            assert isinstance(specs, list)
+        except (ValueError, UnicodeDecodeError, AttributeError, KeyError, TypeError, AssertionError):
+            raise Garbled('a header that is not the client\'s JSON') from None
+        arrays = []
+        for spec in specs:
+            if not (isinstance(spec, list) and len(spec) == 2 and spec[0] in DTYPES and isinstance(spec[1], list)
+                    and len(spec[1]) <= 8 and all(isinstance(n, int) and n >= 0 for n in spec[1])):
+                raise Garbled(f'an array described as {str(spec)[:80]}')
+            dtype = np.dtype(spec[0])
+            nbytes = int(np.prod(spec[1], dtype=np.int64)) * dtype.itemsize if spec[1] else dtype.itemsize
+            if nbytes > MAX_ARRAY:
+                raise Garbled(f'an array of {nbytes} bytes')
+            raw = self._read(nbytes, deadline)
+            arrays.append(np.frombuffer(raw, dtype=dtype).reshape(spec[1]).astype(np.float64))
+        return header, arrays
+
+
+class Optimizer:
+    """The drivers' SGD (harness/sgd.py) over the submission's modules, run where they are: each step
+    goes with the calls of its training step, in one request. The parameters, their gradients and
+    the velocities never cross; the checker sends each step's learning rate."""
+
+    def __init__(self, student, model, learning_rate, alpha, lambda_):
+        self.student, self.learning_rate = student, learning_rate
+        student.queue({'op': 'optimizer', 'model': {name: m.number for name, m in model.items()},
+                                'learning_rate': learning_rate, 'alpha': alpha, 'lambda_': lambda_})
+
+    def step(self, first_input=None):
+        self.student.request([{'op': 'step', 'args': [] if first_input is None else [first_input],
+                               'learning_rate': self.learning_rate}], wait=False)
