@@ -74,18 +74,25 @@ def new_training(network, args, optimizer=SGD):
     return model, optimizer(model, args.learning_rate, args.alpha, args.lambda_)
 
 
-def train(network, args, data, log=print, optimizer=SGD, background=True):
+def train_epoch(network, model, optimizer, X_train, Y_train, B):
+    """One epoch of SGD steps over a new permutation of the training data, in minibatches of B;
+    leftover samples that do not fill a minibatch are skipped."""
+    idx = np.random.permutation(len(X_train))
+    for i in range(len(X_train) // B):
+        batch = idx[i * B:(i + 1) * B]
+        training_step(network, model, optimizer, X_train[batch], Y_train[batch])
+
+
+def train(network, args, data, log=print):
     """Train as the course pipeline does; return the record {'train': [...], 'val': [...]} of
     accuracies per epoch, and the trained model dict.
 
     Each epoch's evaluation may run on the second CPU while the next epoch trains (evaluation.py):
     its log lines then come one epoch later, with the same numbers.
-    Raises FloatingPointError when the training loss stops being finite. `optimizer` as
-    new_training's; without `background`, every evaluation is in line.
+    Raises FloatingPointError when the training loss stops being finite.
     """
-    model, optimizer = new_training(network, args, optimizer)
+    model, optimizer = new_training(network, args)
     (X_train, Y_train), B = data['train'], args.minibatch_size
-    num_batches = len(X_train) // B
     record, started, training_seconds = {'train': [], 'val': []}, time.perf_counter(), []
 
     def report(t, train_loss, train_acc, val_acc, eval_seconds):
@@ -104,15 +111,12 @@ def train(network, args, data, log=print, optimizer=SGD, background=True):
             f'about {left:.0f} s left)')
 
     # Leftover samples that do not fill a minibatch are skipped, in evaluation too.
-    with EpochEvaluation(network, model, data, B, background) as evaluation:
+    with EpochEvaluation(network, model, data, B) as evaluation:
         for t in range(args.num_epoch):
             epoch_start = time.perf_counter()
             if t % network.step == 0 and t != 0:
                 optimizer.learning_rate = optimizer.learning_rate * 0.1
-            idx = np.random.permutation(len(X_train))
-            for i in range(num_batches):
-                batch = idx[i * B:(i + 1) * B]
-                training_step(network, model, optimizer, X_train[batch], Y_train[batch])
+            train_epoch(network, model, optimizer, X_train, Y_train, B)
             training_seconds.append(time.perf_counter() - epoch_start)
             for epoch, results in evaluation.after_epoch(t, model, last=t == args.num_epoch - 1):
                 report(epoch, *results)

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from conftest import REPO, ROW_BIAS, course_style_source
+from conftest import REPO, ROW_BIAS, course_style_source, tree_digest
 from harness import sandbox
 
 pytestmark = pytest.mark.slow  # the Gradescope build-and-run
@@ -34,14 +34,15 @@ def autograder(tmp_path_factory):
     return root, modes
 
 
-def run(root, submission):
+def run(root, submission, path=None):
     shutil.rmtree(root / 'submission', ignore_errors=True)
     shutil.rmtree(root / 'results', ignore_errors=True)
     (root / 'submission').mkdir()
     for name, text in submission.items():
         (root / 'submission' / name).write_text(text)
-    result = subprocess.run(['bash', str(root / 'run_autograder')], capture_output=True, text=True, timeout=600,
-                            env=dict(os.environ, AUTOGRADER_DIR=str(root)))
+    env = dict(os.environ, AUTOGRADER_DIR=str(root), **({'PATH': path} if path else {}))
+    result = subprocess.run(['/bin/bash', str(root / 'run_autograder')], capture_output=True, text=True, timeout=600,
+                            env=env)
     assert result.returncode == 0, result.stderr
     return json.loads((root / 'results' / 'results.json').read_text())
 
@@ -97,3 +98,33 @@ def test_a_crashing_grader_still_writes_results(tmp_path):
     assert subprocess.run(['bash', script], env=env, capture_output=True, timeout=60).returncode == 0
     results = json.loads((tmp_path / 'results' / 'results.json').read_text())
     assert results['score'] == 0 and 'failed before it could write' in results['output']
+
+
+def cheat(root):
+    """A dnn_misc.py with no modules of its own, which writes its own results.json, edits the
+    autograder's source, and runs the answer key (the autograder's dnn_misc.py) as its own."""
+    attempts = [f"open({str(root / 'results' / 'results.json')!r}, 'w').write('{{\"score\": 50}}')",
+                f"open({str(root / 'source' / 'hw5_dnn_check.py')!r}, 'a').write('# pwned')",
+                f"exec(open({str(root / 'source' / 'dnn_misc.py')!r}).read())"]
+    return ''.join(f'try:\n    {line}\nexcept BaseException:\n    pass\n' for line in attempts)
+
+
+@pytest.mark.parametrize('with_bwrap', [True, False])
+def test_a_cheat_earns_no_more_than_its_own_code(autograder, tmp_path, with_bwrap):
+    """Its honest worth: the 11 points of its right dnn_cnn_2.py. As in Gradescope's container, where
+    bubblewrap does not run, the grader (root here) runs it as a user with no rights to its files."""
+    if with_bwrap and not sandbox.choose().bwrap:
+        pytest.skip('no bubblewrap here')
+    if not with_bwrap and sandbox.student_uid(bwrap=False) == os.getuid():
+        pytest.skip('without bubblewrap, the code runs as the grader: not root, or Python out of other users\' reach')
+    root, _ = autograder
+    path = None
+    if not with_bwrap:
+        (tmp_path / 'bin').mkdir()
+        os.symlink(sys.executable, tmp_path / 'bin' / 'python3')
+        path = str(tmp_path / 'bin')
+    before = tree_digest(root / 'source')
+    results = run(root, {'dnn_misc.py': cheat(root), 'dnn_cnn_2.py': DRIVER}, path)
+    assert tree_digest(root / 'source') == before
+    assert results['score'] == 11, results['output']
+    assert ('sandboxed by bubblewrap' in results['output']) == with_bwrap

@@ -175,7 +175,8 @@ def unsandboxed(tmp_path_factory):
 
 def test_without_the_sandbox_every_attack_gets_through(unsandboxed):
     """The battery is real: each of these, the sandbox must stop."""
-    assert 'warning: the submissions are NOT sandboxed' in unsandboxed['result'].stderr
+    assert 'grade.py: warning: the submissions are run apart from the checks' in unsandboxed['result'].stderr
+    assert 'but NOT sandboxed' in unsandboxed['result'].stderr
     assert 'bwrap is not installed' in unsandboxed['result'].stderr
     assert unsandboxed['changed'] == ['home', 'project']
     assert all(secret in unsandboxed['written'] for secret in SECRETS.values())
@@ -198,8 +199,8 @@ def test_malformed_zips_are_refused_with_a_reason_either_way(sandboxed, unsandbo
 @needs_bwrap
 def test_the_grader_says_it_sandboxed_the_submissions(sandboxed):
     assert sandboxed['result'].returncode == 0, sandboxed['result'].stderr
-    assert 'the submissions are sandboxed by bubblewrap' in sandboxed['result'].stderr
-    assert 'The submissions were sandboxed by bubblewrap' in sandboxed['result'].stdout
+    assert 'the submissions are run apart from the checks, sandboxed by bubblewrap' in sandboxed['result'].stderr
+    assert 'The submissions were run apart from the checks, sandboxed by bubblewrap' in sandboxed['result'].stdout
 
 
 @needs_bwrap
@@ -227,7 +228,8 @@ def test_the_honest_score_is_unchanged(sandboxed, tmp_path):
         row = next(r for r in csv.DictReader(f) if r['submission'] == 'honest')
     assert row == sandboxed['rows']['honest'] and row['total'] == '36', row['notes']
     hostile = {name: sandboxed['rows'][name]['total'] for name in attacks(sandboxed['where'], 0)}
-    assert hostile == {**dict.fromkeys(hostile, '25'), 'parent': '0'}, hostile  # 'forge' cannot reach the checker
+    # Neither 'parent' nor 'forge' can reach the checker: the student process's parent is bwrap's.
+    assert hostile == dict.fromkeys(hostile, '25'), hostile
 
 
 def test_require_sandbox_refuses_to_grade_without_one(tmp_path):
@@ -247,11 +249,11 @@ def test_require_sandbox_refuses_to_grade_without_one(tmp_path):
         assert len(result.stderr.splitlines()) == 1 and not (tmp_path / 'grades.csv').exists()
 
 
-def test_without_proc_the_plain_run_sets_no_process_limit(tmp_path, monkeypatch):
-    """macOS has no /proc to count a user's processes by: the run goes on with its other limits."""
+def test_without_proc_the_plain_student_process_gets_no_process_limit(tmp_path, monkeypatch):
+    """macOS has no /proc to count a user's processes by: the student process gets its other limits."""
     monkeypatch.setattr(sandbox, 'PROC', str(tmp_path / 'no-proc'))
-    plain = sandbox.Sandbox(why='a test', timeout=60, memory_mb=512)
     limits = 'import resource; print(resource.getrlimit(resource.RLIMIT_NPROC)[0], resource.getrlimit(resource.RLIMIT_FSIZE)[0])'
-    status, output, _ = plain.run([sys.executable, '-c', limits], str(tmp_path))
+    command, options = sandbox.Launcher(None, 512).wrap([sys.executable, '-c', limits], {}, [], [str(tmp_path)])
+    output = subprocess.run(command, capture_output=True, timeout=60, check=True, **options).stdout
     before = resource.getrlimit(resource.RLIMIT_NPROC)[0]
-    assert status == 0 and output.split() == [str(before).encode(), str(sandbox.FILE_BYTES).encode()]
+    assert output.split() == [str(before).encode(), str(sandbox.FILE_BYTES).encode()]

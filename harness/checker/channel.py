@@ -24,7 +24,12 @@ from harness import REPO
 
 # What the student process is given beside the client: the course's dnn_im2col.py, which a dnn_misc.py
 # imports, and the drivers' SGD update, which the pipeline's steps run on the submission's modules.
-GIVEN = [('harness/client.py', 'client.py'), ('dnn_im2col.py', 'dnn_im2col.py'), ('harness/sgd.py', 'sgd.py')]
+# For a driver's run, what our drivers train with too (a student may hand in ours): the harness's
+# training loop and data_loader.py, none of which checks or grades anything.
+GIVEN = [('harness/client.py', 'client.py'), ('dnn_im2col.py', 'dnn_im2col.py'), ('harness/sgd.py', 'sgd.py'),
+         ('data_loader.py', 'data_loader.py')] + [
+    (f'harness/{name}.py', f'harness/{name}.py') for name in ('__init__', 'training', 'evaluation', 'flags',
+                                                             'result_files', 'sgd')]
 DTYPES = {np.dtype(d).str for d in ('?', 'i1', 'u1', 'i2', 'u2', 'i4', 'u4', 'i8', 'u8', 'f2', 'f4', 'f8')}
 MAX_HEADER = 16 << 20  # bytes of one header
 MAX_ARRAY = 1 << 30  # bytes of one array
@@ -104,6 +109,13 @@ class Kept:
         self.student.released.append(self.number)
 
 
+class Numbered:
+    """An array given to the driver with its number (Student.keep)."""
+
+    def __init__(self, array, number):
+        self.array, self.number = array, number
+
+
 class Module:
     """A module made in the student process: its number there and its class's name. In the pipeline
     (`lazy`), forward and backward calls are sent with the next step, their results kept there."""
@@ -134,17 +146,21 @@ def sandbox_launcher():
 
 
 class Student:
-    """The student process for the file at `path`, started at once; each answer is due by `deadline`."""
+    """The student process for the file at `path`, started at once; each answer is due by `deadline`.
+    In the sandbox it sees the file's folder and `writable` folders, and what it is given."""
 
-    def __init__(self, path, limit=10.0):
+    def __init__(self, path, limit=10.0, writable=()):
         self.path, self.deadline = os.path.abspath(path), time.monotonic() + limit  # the runner sets each check's
         self.numbers, self.released = 0, []
         self.pending, self.pending_ops, self.pending_arrays = [], [], []  # queued: encoded, as they were, arrays
         self.due, self.away = [], False  # steps sent without waiting; whether the random stream is there
+        self.host, self.table = None, {}  # for a driver's run: who answers its calls, and what they name
         self.given = tempfile.mkdtemp(prefix='given-')
+        os.mkdir(os.path.join(self.given, 'harness'))
         for source, name in GIVEN:
             shutil.copy(os.path.join(REPO, source), os.path.join(self.given, name))
-        os.chmod(self.given, 0o755)
+        for folder in (self.given, os.path.join(self.given, 'harness')):
+            os.chmod(folder, 0o755)
         to_client, self._out = os.pipe()
         self._in, from_client = os.pipe()
         for fd in (self._out, self._in):  # a training step's message whole in the pipe: no ping-pong by pages
@@ -157,7 +173,8 @@ class Student:
         options = dict(pass_fds=(to_client, from_client), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, start_new_session=True)
         if launcher:
-            command, options = launcher.wrap(command, options, [self.given, os.path.dirname(self.path)])
+            command, options = launcher.wrap(command, options, [self.given],
+                                             [os.path.dirname(self.path), *writable])
         self.process = subprocess.Popen(command, **options)
         os.close(to_client)
         os.close(from_client)
@@ -285,7 +302,7 @@ class Student:
             raise failure
 
     def _answers(self, ops, missing_ok, take_state=False):
-        reply, answers = self._receive(self.deadline)
+        reply, answers = self._next_answer()
         if not (isinstance(reply, dict) and isinstance(reply.get('answers'), list)
                 and len(reply['answers']) <= len(ops)):
             raise Garbled('an answer that is not a list of answers')
@@ -397,8 +414,73 @@ class Student:
             done += got
         return data
 
+    def _next_answer(self):
+        """The next answer, (header, [float64 arrays]), after serving the driver's calls that come first."""
+        while True:
+            header, arrays = self._receive(self.deadline)
+            if not (isinstance(header, dict) and 'callback' in header and self.host):
+                return header, [a.astype(np.float64) for a in arrays]
+            self._serve(header['callback'], arrays)
+
+    def _serve(self, callback, arrays):
+        """Answer a driver's call (client.py's run_driver) with self.host: {'answer': ...} or
+        {'raised': [type, message]} when our module raised (what the driver did then is its own)."""
+        op = self._decode_call(callback, arrays)
+        if not (isinstance(op, dict) and isinstance(op.get('op'), str)):
+            raise Garbled('a call from the driver that is not an operation')
+        out = []
+        try:
+            answer = self._encode_numbered(self.host(self, op), out)
+        except (Garbled, TimedOut, Ended):
+            raise
+        except Exception as error:
+            self._send({'raised': [type(error).__name__, str(error)[:2000]]}, [])
+            return
+        self._send({'answer': answer}, out)
+
+    def keep(self, value):
+        """A number for `value` (a module made, an array returned to the driver), by which the driver's
+        calls name it again."""
+        self.numbers += 1
+        self.table[self.numbers] = value
+        return self.numbers
+
+    def _encode_numbered(self, value, arrays):
+        """An answer to the driver: a Numbered array goes with its number."""
+        if isinstance(value, Numbered):
+            arrays.append(np.ascontiguousarray(value.array))
+            return {'$': len(arrays) - 1, 'number': value.number}
+        if isinstance(value, dict):
+            return {k: self._encode_numbered(v, arrays) for k, v in value.items()}
+        return self._encode(value, arrays)
+
+    def _decode_call(self, value, arrays, depth=0):
+        """A driver's call as data: ints stay ints and arrays keep their dtype; {'#': n} is what was
+        numbered n."""
+        if depth > MAX_DEPTH:
+            raise Garbled('a call nested too deep')
+        if value is None or isinstance(value, (bool, str, int, float)):
+            return value
+        if isinstance(value, list):
+            return [self._decode_call(v, arrays, depth + 1) for v in value]
+        if isinstance(value, dict) and len(value) == 1:
+            (kind, inner), = value.items()
+            if kind == '$' and isinstance(inner, int) and 0 <= inner < len(arrays):
+                return arrays[inner].copy()
+            if kind == '#' and isinstance(inner, int) and inner in self.table:
+                return self.table[inner]
+            if kind == 'seq' and isinstance(inner, list):
+                return [self._decode_call(v, arrays, depth + 1) for v in inner]
+            if kind == 'map' and isinstance(inner, dict):
+                return {k: self._decode_call(v, arrays, depth + 1) for k, v in inner.items()}
+            if kind == 'other' and isinstance(inner, str):
+                return Other(inner[:100])
+        if isinstance(value, dict):
+            return {k: self._decode_call(v, arrays, depth + 1) for k, v in value.items()}
+        raise Garbled('a call with a value that is none of a number, an array, a list, a dict or None')
+
     def _receive(self, deadline):
-        """(header, [float64 arrays]) of the next message, checked as it is read."""
+        """(header, [arrays]) of the next message, checked as it is read."""
         size = int.from_bytes(self._read(8, deadline), 'little')
         if size > MAX_HEADER:
             raise Garbled(f'a header of {size} bytes')
@@ -418,7 +500,7 @@ class Student:
             if nbytes > MAX_ARRAY:
                 raise Garbled(f'an array of {nbytes} bytes')
             raw = self._read(nbytes, deadline)
-            arrays.append(np.frombuffer(raw, dtype=dtype).reshape(spec[1]).astype(np.float64))
+            arrays.append(np.frombuffer(raw, dtype=dtype).reshape(spec[1]))
         return header, arrays
 
 

@@ -2,35 +2,33 @@
 how it wires the modules in each pass.
 
 The driver runs as it would in the course's folder (its flags: --num_epoch 1), in a scratch
-folder that holds a small mnist_subset.json (10 samples a split), with a stand-in dnn_misc
-(recorder.py) that notes each module made and each call. What it should do comes from the
-course's network of the same name (networks.py, never the driver at the top level, which may be
-the student's), made with the same stand-in: its model dict names the modules, and one training
-step and one evaluation pass give the wiring. With --pipeline, the driver trains
-one epoch on the course's data with our dnn_misc.py (or the one given with --modules), against the
-course's first epoch.
+folder that holds a small mnist_subset.json (10 samples a split), in a student process (client.py)
+whose dnn_misc is a stand-in: each module it makes and each call it makes is passed to this
+process, where the recorder (recorder.py) makes and computes it with our modules and notes it. What
+it should do comes from the course's network of the same name (networks.py, never the driver at the
+top level, which may be the student's), made with the same recorder: its model dict names the
+modules, and one training step and one evaluation pass give the wiring. With --pipeline, once the
+checks have shown the driver's wiring to be the course's, the course's network trains one epoch on
+the course's data with our dnn_misc.py (or, in a student process, the one given with --modules),
+against the course's first epoch: the driver's computation, with one crossing fewer.
 """
-import contextlib
-import io
 import json
 import os
-import re
-import runpy
 import shutil
-import sys
 import tempfile
-import traceback
 
 import numpy as np
 
-from harness import REPO
 from harness.checker import VERDICTS, networks
 from harness.checker.given import reference
+from harness.checker.channel import Ended, Garbled, Numbered, Raised, Student, TimedOut, sandbox_launcher
+from harness.checker.pipeline import RemoteClasses, trained_epoch
 from harness.checker.probe import Failed
-from harness.checker.recorder import Recorder, short
+from harness.checker.recorder import CLASSES, Recorder, short
 from harness.checker.wiring import TODOS, compare_network, compare_passes, expected_wiring
 from harness.course import RUNS
-from harness.run_driver import is_ours, put_data
+from harness.run_driver import is_ours
+from harness.sgd import SGD
 
 PREFIXES = {run.driver: run.name.split('_lr')[0] + '_lr' for run in RUNS}  # 'dnn_cnn_2': 'CNN2_lr', ...
 DRIVERS = list(PREFIXES)
@@ -60,53 +58,84 @@ def small_data(folder):
     return {np.asarray(row, dtype=np.float64).tobytes(): split for split, (rows, _) in small.items() for row in rows}
 
 
-def run_driver(path, argv, folder, stand_in):
-    """Run the driver at `path` as a script in `folder`, dnn_misc being `stand_in`; its printed text
-    and the error it stopped with (None, or 'NameError: ... at dnn_cnn_2.py:120')."""
+def host(recorder):
+    """What answers a driver's calls (client.py's run_driver): each module it makes is the recorder's
+    (ours, noted), and computes here; each array it returns is numbered, so that an argument the
+    driver gives back is known for the very array it was."""
+    stand_in = recorder.module()
+
+    def serve(student, op):
+        args, kwargs = op.get('args', []), op.get('kwargs', {})
+        if not (isinstance(args, list) and isinstance(kwargs, dict)):
+            raise Garbled('a call from the driver whose arguments are not a list and a dict')
+        if op['op'] == 'make' and op.get('class') in CLASSES:
+            module = getattr(stand_in, op['class'])(*args, **kwargs)
+            answer = {'number': student.keep(module)}
+            for name in ('params', 'gradient'):
+                if hasattr(module, name):
+                    answer[name] = dict(getattr(module, name))
+            return answer
+        module = student.table.get(op.get('of'))
+        if op['op'] == 'call' and op.get('method') in ('forward', 'backward') and hasattr(module, 'forward'):
+            params = op.get('params') or {}
+            for key in getattr(module, 'params', {}):  # as the driver's update left them
+                if key in params:
+                    module.params[key] = np.array(params[key], dtype=np.float64)
+            result = getattr(module, op['method'])(*args, **kwargs)
+            answer = {'result': Numbered(result, student.keep(result)) if isinstance(result, np.ndarray) else result}
+            if op['method'] == 'backward' and hasattr(module, 'gradient'):
+                answer['gradient'] = dict(module.gradient)
+            return answer
+        if op['op'] == 'function' and op.get('name') == 'add_momentum':
+            return stand_in.add_momentum(*args)
+        raise Garbled(f'a call from the driver that is no making, forward, backward or add_momentum')
+    return serve
+
+
+def run_driver(path, argv, folder, recorder, limit):
+    """Run the driver at `path` as a script in `folder`, in a student process, its dnn_misc the
+    recorder's stand-in; its printed text and the error it stopped with (None, or 'NameError: ... at
+    dnn_cnn_2.py:120')."""
     if is_ours(path):  # ours reads data/ and writes outputs/ unless told otherwise
         argv = [*argv, '--data', os.path.join(folder, 'mnist_subset.json'), '--output_dir', folder]
-    saved_module, saved_argv, saved_cwd = sys.modules.get('dnn_misc'), sys.argv, os.getcwd()
-    sys.modules['dnn_misc'], sys.argv = stand_in, [path, *argv]
-    printed, error = io.StringIO(), None
+    student = Student(path, limit, writable=[folder])
+    student.host = host(recorder)
     try:
-        os.chdir(folder)
-        with contextlib.redirect_stdout(printed), np.errstate(all='ignore'):
-            runpy.run_path(path, run_name='__main__')
-    except SystemExit as stop:
-        if stop.code not in (None, 0):
-            error = f'SystemExit: {stop.code}'
-    except Exception as failure:
-        lines = [f for f in traceback.extract_tb(failure.__traceback__) if os.path.abspath(f.filename) == path]
-        where = f' at {os.path.basename(path)}:{lines[-1].lineno}' if lines else ''
-        error = short(f'{type(failure).__name__}: {failure}') + where
+        ran = student.request([{'op': 'run_driver', 'path': path, 'argv': argv, 'cwd': folder, 'classes': CLASSES,
+                                'functions': ['add_momentum']}])[0]
+    except TimedOut:
+        return '', f'did not finish within {limit:g} s'
+    except Ended as end:
+        return '', f'ended the process it ran in ({end})'
     finally:
-        os.chdir(saved_cwd)
-        sys.modules['dnn_misc'], sys.argv = saved_module, saved_argv
-    return printed.getvalue(), error
+        student.close()
+    if not (isinstance(ran, dict) and isinstance(ran.get('printed'), str) and isinstance(ran.get('error'), (str, type(None)))):
+        raise Garbled('a driver\'s run that is not what it printed and how it stopped')
+    return ran['printed'], ran['error'] and short(ran['error'], 300)
 
 
-def recorded(path):
+def recorded(path, limit):
     """The recorded run of the driver at `path`, made once: a dict of what the checks read."""
     if path in _runs:
         return _runs[path]
-    dnn_misc = reference  # ours, whichever dnn_misc the driver trains with in first_epoch
-
     name = network_of(path)  # hw5_dnn_check.py takes no driver it cannot name
-    folder = tempfile.mkdtemp(prefix='driver-check-')
+    # In the grader's sandbox, the run's folder lies beside the driver, where the student process may write.
+    folder = tempfile.mkdtemp(prefix='driver-check-', dir=os.path.dirname(path) if sandbox_launcher() else None)
     try:
+        os.chmod(folder, 0o777)  # the student process may run as a user of its own
         samples = small_data(folder)
-        ours = Recorder(dnn_misc)
+        ours = Recorder(reference)
         expected = expected_wiring(name, networks.network(name, ours.module()), ours)
-        recorder = Recorder(dnn_misc)
+        recorder = Recorder(reference)
         recorder.wiring = expected.wiring_for(recorder)
-        _, error = run_driver(path, ['--num_epoch', '1'], folder, recorder.module())
+        _, error = run_driver(path, ['--num_epoch', '1'], folder, recorder, limit)
         written = sorted(f for f in os.listdir(folder) if f.endswith('.json') and f != 'mnist_subset.json')
         contents = {}
         for result in written:
             try:
                 with open(os.path.join(folder, result)) as f:
-                    contents[result] = json.load(f)
-            except ValueError:
+                    contents[result] = json.loads(f.read(1 << 20))
+            except (OSError, ValueError, UnicodeDecodeError):
                 contents[result] = None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -132,7 +161,7 @@ def _verdict(probe, problems, todos=()):
 
 
 def network(module, probe):
-    run = recorded(probe.path)
+    run = recorded(probe.path, probe.limit)
     _verdict(probe, compare_network(run['expected'], run['recorder'].built))
     return f"{', '.join(run['expected'].names)}, built as the course's and in its order"
 
@@ -146,14 +175,14 @@ def todos_of(name, kinds):
 
 
 def training_pass(module, probe):
-    run = recorded(probe.path)
+    run = recorded(probe.path, probe.limit)
     kinds = PASSES['training pass']
     _verdict(probe, compare_passes(run, kinds), todos_of(run['name'], kinds))
     return 'each forward gets the output before it; each backward its forward\'s input and the grad after it'
 
 
 def accuracy_passes(module, probe):
-    run = recorded(probe.path)
+    run = recorded(probe.path, probe.limit)
     kinds = PASSES['accuracy passes']
     _verdict(probe, compare_passes(run, kinds), todos_of(run['name'], kinds))
     return 'both passes chain every forward, dropout off'
@@ -166,7 +195,7 @@ def default_result_name(network):
 
 
 def result_file(module, probe):
-    run = recorded(probe.path)
+    run = recorded(probe.path, probe.limit)
     wanted = run['result_name']
     if not run['written']:
         stopped = f" (it stops first: {run['error']})" if run['error'] else ''
@@ -182,32 +211,35 @@ def result_file(module, probe):
 
 
 def first_epoch(module, probe, run):
-    """One epoch of the course's run `run` by the driver, on the course's data, with the dnn_misc the
-    worker loaded: ours, or the one given with --modules."""
-    import dnn_misc
-    which = ('our dnn_misc.py' if os.path.abspath(dnn_misc.__file__) == os.path.join(REPO, 'dnn_misc.py')
-             else os.path.basename(dnn_misc.__file__) + ' given')
-
-    folder = tempfile.mkdtemp(prefix='driver-epoch-')
-    try:
-        put_data(folder)
-        flags = [item for key, value in run.flags.items() for item in (f'--{key}', str(value))]
-        printed, error = run_driver(probe.path, ['--num_epoch', '1', *flags], folder, dnn_misc)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    figures = {}
-    for key, label in (('train', 'Training'), ('val', 'Validation')):
-        found = re.search(rf'{label} accuracy at epoch 1 is ([0-9.eE+-]+)', printed)
-        if found:
-            figures[key] = float(found.group(1))
-    if error or len(figures) < 2:
-        raise Failed(f"{run.question} epoch 1 did not finish{': ' + error if error else ''}")
-    probe.figures = figures
+    """One epoch of the course's run `run`, once the checks have shown the driver's network and wiring
+    to be the course's: the course's network (networks.py) trained as our drivers train it, with our
+    dnn_misc.py or, in a student process, the one given with --modules."""
+    recorded_run = recorded(probe.path, probe.limit)
+    problems = compare_network(recorded_run['expected'], recorded_run['recorder'].built) + compare_passes(
+        recorded_run, PASSES['training pass'] + PASSES['accuracy passes'])
+    if any(fails for fails, _ in problems):
+        raise Failed(f"{run.question} epoch 1 is not run: the network or the wiring of {os.path.basename(probe.path)} "
+                     f"is not the course's (its checks say how)")
+    if probe.modules:
+        which = os.path.basename(probe.modules) + ' given'
+        student = Student(probe.modules, probe.limit)
+        try:
+            student.load()
+            got = trained_epoch(run, RemoteClasses(student, probe.modules), student.optimizer)
+        except Raised as error:
+            raise Failed(f'{run.question} epoch 1 did not finish: {os.path.basename(probe.modules)} raised '
+                         f'{error.type_name}: {error}{error.where}') from None
+        finally:
+            student.close()
+    else:
+        which = 'our dnn_misc.py'
+        got = trained_epoch(run, reference, SGD)
+    probe.figures = {'train': got[0], 'val': got[1]}
     train, val = run.epoch1
-    if (figures['train'], figures['val']) != (train, val):
-        raise Failed(f"{run.question} epoch 1 gives training / validation accuracy {figures['train']} / "
-                     f"{figures['val']}, the course's {train} / {val}")
-    return f"{run.question} epoch 1 with {which}: {train} / {val}, as the course's"
+    if got != (train, val):
+        raise Failed(f"{run.question} epoch 1 gives training / validation accuracy {got[0]} / {got[1]}, "
+                     f"the course's {train} / {val}")
+    return f"{run.question} epoch 1 with {which}: {train} / {val}, as the course's (its wiring is the course's)"
 
 
 CHECKS = [('driver', 'network', network), ('driver', 'training pass', training_pass),

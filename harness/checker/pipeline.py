@@ -15,6 +15,7 @@ import os
 from harness.checker import given, student
 from harness.checker.probe import Failed, Probe
 from harness.course import BY_QUESTION, tolerance
+from harness.evaluation import EpochEvaluation
 
 QUESTIONS = ['Q3.3', 'Q3.4', 'Q3.5', 'Q3.6', 'Q3.7', 'Q3.8']  # the runs our drivers make from dnn_misc.py alone
 
@@ -60,31 +61,40 @@ class RemoteClasses:
         return make
 
 
-def first_epoch(process, probe, question):
-    """Train for one epoch as `question` does, with the student's modules, in the student process:
-    the loop, the data, the random draws between steps and the accuracies are the checker's."""
+def trained_epoch(run, classes, optimizer):
+    """(training, validation accuracy) after one epoch of the course's `run`, as our drivers train it:
+    the course's network made of `classes` (ours, or RemoteClasses), the update `optimizer` makes.
+    As in the course's drivers, a loss that is no longer finite stops nothing: the accuracies tell."""
     from harness.checker.networks import network as course_network
     from harness.flags import build_parser
 
     from harness import training
     from data_loader import load_mnist
 
-    run = BY_QUESTION[question]
-    train, val = run.epoch1
-    network = course_network(run.driver, RemoteClasses(process, probe.path))
+    network = course_network(run.driver, classes)
     args = build_parser(network).parse_args(['--num_epoch', '1'])
     vars(args).update(run.flags)
     if 'vectors' not in _data:  # read once: the images are the same arrays, reshaped
         _data['vectors'] = load_mnist()
         _data['images'] = {split: (X.reshape(-1, 1, 28, 28), Y) for split, (X, Y) in _data['vectors'].items()}
     data = _data['images' if network.as_images else 'vectors']
-    record, _ = training.train(network, args, data, log=lambda *_: None, optimizer=process.optimizer,
-                               background=False)
-    got = (record['train'][0], record['val'][0])
+    model, optimizer = training.new_training(network, args, optimizer)
+    training.train_epoch(network, model, optimizer, *data['train'], args.minibatch_size)
+    evaluation = EpochEvaluation(network, model, data, args.minibatch_size, background=False)
+    _, train_accuracy, validation_accuracy, _ = evaluation.measure(model)
+    return train_accuracy, validation_accuracy
+
+
+def first_epoch(process, probe, question):
+    """Train for one epoch as `question` does, with the student's modules, in the student process:
+    the loop, the data, the random draws between steps and the accuracies are the checker's."""
+    run = BY_QUESTION[question]
+    train, val = run.epoch1
+    got = trained_epoch(run, RemoteClasses(process, probe.path), process.optimizer)
     probe.figures = {'train': got[0], 'val': got[1]}
     if max(abs(got[0] - train), abs(got[1] - val)) > tolerance(run.name) + 1e-12:
         raise Failed(f'{question} epoch 1 gives training / validation accuracy {got[0]} / {got[1]}, the course\'s '
-                     f'{train} / {val}; likeliest cause: {likeliest_cause(module, probe.path)}')
+                     f'{train} / {val}; likeliest cause: {likeliest_cause(process, probe.path)}')
     if got == (train, val):
         return f'epoch 1: {train} / {val}, as the course\'s'
     return f"epoch 1: {got[0]} / {got[1]}, within {tolerance(run.name)} of the course's {train} / {val}"

@@ -29,11 +29,10 @@ def run_checks(path, checks, limits, modules=None):
     limits(group) is a check's time limit in seconds; loading the file has the limit of the first
     check. modules: for a driver's checks, the dnn_misc.py it trains with.
     """
-    if all(_group(key).startswith('driver') for _, key in checks):
-        from harness.checker.worker import run_in_worker  # a driver's checks: see worker.py
-        yield from run_in_worker(path, checks, limits, modules)
-        return
     filename = os.path.basename(path)
+    if all(_group(key).startswith('driver') for _, key in checks):
+        yield from _driver_checks(path, checks, limits, modules)
+        return
     pending = list(checks)
     while pending:
         limit = limits(_group(pending[0][1]))
@@ -72,12 +71,35 @@ def run_checks(path, checks, limits, modules=None):
             student.close()
 
 
-def run_one(check, student, path):
+def _driver_checks(path, checks, limits, modules):
+    """A driver's checks: each starts the student processes it needs (driver.py), as the file compiles."""
+    filename = os.path.basename(path)
+    try:
+        with open(path, 'rb') as f:
+            compile(f.read(), path, 'exec')  # compiled, not run: nothing of it runs in this process
+    except (SyntaxError, ValueError) as error:
+        line = f' at {filename}:{error.lineno}' if getattr(error, 'lineno', None) else ''
+        message = error.msg if isinstance(error, SyntaxError) else str(error)
+        for name, _ in checks:
+            yield name, {'verdict': 'FAIL', 'message': f'{filename} does not compile: {type(error).__name__}: '
+                                                       f'{message}{line}'}
+        return
+    for name, key in checks:
+        limit = limits(_group(key))
+        try:
+            yield name, run_one(_check(key), None, path, limit, modules)
+        except TimedOut:
+            yield name, {'verdict': 'FAIL', 'message': f'did not return within {limit:g} s'}
+        except Ended as end:
+            yield name, {'verdict': 'FAIL', 'message': ended(end, 'this check')}
+
+
+def run_one(check, student, path, limit=10.0, modules=None):
     """{'verdict', 'message'} of one check, and 'figures' when it reports some (the pipeline's)."""
     import numpy as np
 
     from harness.checker.probe import Failed, Probe
-    probe = Probe(student, path)
+    probe = Probe(student, path, limit, modules)
     try:
         with np.errstate(all='ignore'):
             note = check(student, probe)
