@@ -7,7 +7,8 @@ report. The checker (harness/checker/channel.py) sends requests, each a list of 
 process does them in order on the submission's modules and sends back what they gave, as data:
 JSON, and arrays as dtype, shape and bytes. Whatever the submission's code prints goes nowhere.
 It imports nothing of the rest of the repository: what it needs sits beside it, copied there by
-the checker (the course's dnn_im2col.py, and sgd.py, the drivers' update, for the pipeline).
+the checker (the course's dnn_im2col.py; sgd.py, the drivers' update, for the pipeline; stand_in.py,
+a driver's dnn_misc).
 
 A message is its header's length (8 bytes, little-endian), the header (JSON), then the bytes of
 each array the header names, in order: an array stands in the JSON as {"$": its number}, and the
@@ -24,7 +25,7 @@ header's "arrays" lists [dtype, shape] of each. Operations (`op`):
     step      first_input, learning_rate: one update from the last backward pass
     get_kept  of: send back what was kept under that number
     release   numbers: forget what was kept under them
-    run_driver path, argv, cwd, classes, functions: run a driver whose dnn_misc stands in for ours: each
+    run_driver path, argv, cwd, classes, functions: run a driver whose dnn_misc is stand_in.py's: each
               module it makes, each call and each function is asked of the checker ({"callback": op},
               answered by {"answer": ...} or {"raised": [type, message]}) while the driver runs
 
@@ -107,7 +108,6 @@ class Answerer:
         self.kept = {}  # number: a module or a kept result
         self.path = self.module = self.optimizer = self.im2col = None
         self.incoming = self.outgoing = None
-        self.given_arrays = {}  # id: (number, array) of each array the checker gave a driver
 
     def decode(self, value, arrays):
         if isinstance(value, list):
@@ -211,110 +211,15 @@ class Answerer:
             return None
         if what == 'get_kept':
             return {'result': encode(self.kept[op['of']], out)}
-        if what == 'run_driver':
-            return {'result': encode(self.run_driver(op, out), out)}
+        if what == 'run_driver':  # stand_in.py, beside this file, is the driver's dnn_misc
+            driver = load(os.path.join(HERE, 'stand_in.py'), 'stand_in').Driver(
+                lambda header, arrays: send(self.outgoing, header, arrays), lambda: receive(self.incoming), encode)
+            return {'result': encode(driver.run(op), out)}
         if what == 'release':
             for number in op['numbers']:
                 self.kept.pop(number, None)
             return None
         raise ValueError(f'no operation {what!r}')
-
-    def run_driver(self, op, out):
-        """Run the driver at op['path'] as a script in op['cwd'], its `import dnn_misc` getting StandIn's
-        classes, which pass every making and call on to the checker. Returns what it printed and the
-        error it stopped with (None, or 'NameError: ... at dnn_cnn_2.py:120')."""
-        import contextlib
-        import io
-        import runpy
-        path = os.path.abspath(op['path'])
-        stand_in = types.ModuleType('dnn_misc')
-        stand_in.np = np
-        for kind in op['classes']:
-            setattr(stand_in, kind, self.stand_in_class(kind))
-        for name in op['functions']:
-            setattr(stand_in, name, lambda *args, name=name: self.callback({'op': 'function', 'name': name,
-                                                                            'args': list(args)}))
-        sys.modules['dnn_misc'], sys.argv, printed, error = stand_in, [path, *op['argv']], io.StringIO(), None
-        sys.path.insert(0, os.path.dirname(path))
-        try:
-            os.chdir(op['cwd'])
-            with contextlib.redirect_stdout(printed):
-                runpy.run_path(path, run_name='__main__')
-        except SystemExit as stop:
-            if stop.code not in (None, 0):
-                error = f'SystemExit: {stop.code}'
-        except Exception as failure:
-            lines = [f for f in traceback.extract_tb(failure.__traceback__) if os.path.abspath(f.filename) == path]
-            where = f' at {os.path.basename(path)}:{lines[-1].lineno}' if lines else ''
-            error = ' '.join(f'{type(failure).__name__}: {failure}'.split())[:160] + where
-        return {'printed': printed.getvalue()[-100000:], 'error': error}
-
-    def stand_in_class(self, kind):
-        """A class that stands for the course's `kind` in a driver: the module is made, and computes,
-        in the checker; this one holds its params, which the driver's update changes, and its gradient."""
-        answerer = self
-
-        class StandIn:
-            def __init__(self, *args, **kwargs):
-                made = answerer.callback({'op': 'make', 'class': kind, 'args': list(args), 'kwargs': kwargs})
-                self.stand_in_number = made['number']
-                for name in ('params', 'gradient'):
-                    if name in made:
-                        setattr(self, name, made[name])
-
-            def forward(self, *args, **kwargs):
-                return answerer.forwarded(self, 'forward', args, kwargs)
-
-            def backward(self, *args, **kwargs):
-                return answerer.forwarded(self, 'backward', args, kwargs)
-
-        StandIn.__name__ = StandIn.__qualname__ = kind
-        return StandIn
-
-    def forwarded(self, module, method, args, kwargs):
-        """A stand-in's call, made in the checker with the module's params as the driver left them."""
-        op = {'op': 'call', 'of': module.stand_in_number, 'method': method, 'args': list(args), 'kwargs': kwargs}
-        if hasattr(module, 'params'):
-            op['params'] = module.params
-        answer = self.callback(op)
-        if 'gradient' in answer:
-            module.gradient = answer['gradient']
-        return answer['result']
-
-    def callback(self, op):
-        """Ask the checker (a driver's call), and wait for its answer: arrays it gave before go back
-        as their numbers, so that it sees which result each argument is."""
-        out = []
-        send(self.outgoing, {'callback': self.encode_given(op, out)}, out)
-        header, arrays = receive(self.incoming)
-        if 'raised' in header:
-            kind, message = header['raised']
-            raise type(kind, (Exception,), {})(message)
-        return self.decode_given(header['answer'], arrays)
-
-    def encode_given(self, value, out):
-        if isinstance(value, np.ndarray) and id(value) in self.given_arrays and self.given_arrays[id(value)][1] is value:
-            return {'#': self.given_arrays[id(value)][0]}
-        if hasattr(value, 'stand_in_number'):
-            return {'#': value.stand_in_number}
-        if isinstance(value, (list, tuple)):
-            return {'seq': [self.encode_given(v, out) for v in value]}
-        if isinstance(value, dict):
-            return {'map': {str(k): self.encode_given(v, out) for k, v in value.items()}}
-        return encode(value, out)
-
-    def decode_given(self, value, arrays):
-        """The checker's answer, its arrays new ones of ours, each noted with its number."""
-        if isinstance(value, list):
-            return [self.decode_given(v, arrays) for v in value]
-        if not isinstance(value, dict):
-            return value
-        if '$' in value:
-            array = np.array(arrays[value['$']])
-            if 'number' in value:
-                self.given_arrays[id(array)] = (value['number'], array)  # kept alive, so ids stay unique
-            return array
-        return {k: self.decode_given(v, arrays) for k, v in value.items()}
 
     def answer(self, request, arrays):
         """The answers to a request's operations, up to the first that raised, and the random state."""

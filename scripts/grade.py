@@ -16,12 +16,12 @@ NAME-canvas.csv beside the CSV holds each student's total, ready for Canvas's im
 Each submission's dnn_misc.py is checked by hw5_dnn_check.py (--pipeline), its dnn_cnn_2.py by
 the driver checks (with our modules), and each result file is compared with the course's and, in
 epoch 1, with what the submission's own code gives. That code runs on a scratch copy, in a
-bubblewrap sandbox where bwrap runs (harness/sandbox.py), else as a plain process after a
+bubblewrap sandbox where bwrap runs (harness/grader/sandbox.py), else as a plain process after a
 warning (with --require-sandbox, an error), with a time and a memory limit. The rubric
 (scripts/rubric.json, or --rubric) turns the verdicts into points. The CSV has a first row
 'points possible', then one row per submission: its points per item, the total, a status
 ('graded', or why it could not be) and notes: the reason for every lost point, and each of the
-assignment's rules a file breaks (harness/rules.py: no list of whom the student discussed the
+assignment's rules a file breaks (harness/grader/rules.py: no list of whom the student discussed the
 homework with, imports beyond the provided code's, and with --template the given code changed).
 With --feedback, each student gets a Markdown file of every check; beside the CSV,
 NAME-same-code.md lists the submissions that hand in the same code.
@@ -38,8 +38,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from harness import canvas, gradebook, rubric, same_code, sandbox, unpack  # noqa: E402
-from harness.grading import grade_submission  # noqa: E402
+from harness.grader import canvas, gradebook, rubric, same_code, sandbox, unpack  # noqa: E402
+from harness.grader.grading import grade_submission  # noqa: E402
 from harness.result_files import write_atomically, write_or_rescue  # noqa: E402
 
 

@@ -183,7 +183,7 @@ def test_a_file_that_is_not_canvass_export_gets_one_line_and_nothing_is_written(
 
 
 def test_points_possible_are_read_from_the_exports_second_row():
-    from harness import gradebook
+    from harness.grader import gradebook
     rows = [['    Points Possible', '', '', '', '', '40', '100'], ['Lee, Ann', '103', '', 'lee.3', 'S1', '', '']]
     assert gradebook.points_possible(rows, 5) == '40' and gradebook.points_possible(rows, 6) == '100'
     assert gradebook.points_possible(rows[1:], 5) is None  # no Points Possible row

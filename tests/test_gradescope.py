@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from conftest import REPO, ROW_BIAS, course_style_source, tree_digest
-from harness import sandbox
+from harness.grader import sandbox
 
 pytestmark = pytest.mark.slow  # the Gradescope build-and-run
 
@@ -49,7 +49,7 @@ def run(root, submission, path=None):
 
 def test_the_zip_holds_what_gradescope_runs(autograder):
     _, modes = autograder
-    assert {'setup.sh', 'run_autograder', 'harness/grading.py', 'hw5_dnn_check.py', 'dnn_misc.py',
+    assert {'setup.sh', 'run_autograder', 'harness/grader/grading.py', 'hw5_dnn_check.py', 'dnn_misc.py',
             'data/mnist_subset.json', 'scripts/rubric.json', 'scripts/gradescope/grade_submission.py',
             'outputs/CNN2_lr0.001_m0.9_w0.0_d0.5.json'} <= set(modes)
     assert modes['run_autograder'] & stat.S_IXUSR and modes['setup.sh'] & stat.S_IXUSR

@@ -1,9 +1,9 @@
-"""The assignment's rules, read from the text of the two files (harness/rules.py)."""
+"""The assignment's rules, read from the text of the two files (harness/grader/rules.py)."""
 import pytest
 
 from conftest import COURSE_STYLE, ROW_BIAS, course_style_source
 from course_style.drivers import module_template
-from harness import rules
+from harness.grader import rules
 from test_course_driver import BASE, TODO_2, TODO_3, changed
 
 MODULES = course_style_source(ROW_BIAS)

@@ -1,5 +1,5 @@
-"""harness/same_code.py: the same code once comments, blank lines and whitespace are set aside."""
-from harness import same_code
+"""harness/grader/same_code.py: the same code once comments, blank lines and whitespace are set aside."""
+from harness.grader import same_code
 
 CODE = '''class relu:
     def forward(self, X):

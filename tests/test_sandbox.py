@@ -1,4 +1,4 @@
-"""The grader's sandbox (harness/sandbox.py) against a hostile class.
+"""The grader's sandbox (harness/grader/sandbox.py) against a hostile class.
 
 Each hostile submission is a right dnn_misc.py that first tries one thing and swallows the
 failure; they are graded beside an honest one, as folders, with malformed zips. The class and the
@@ -20,7 +20,7 @@ import zipfile
 import pytest
 
 from conftest import REPO, ROW_BIAS, course_style_source, tree_digest
-from harness import sandbox
+from harness.grader import sandbox
 
 pytestmark = pytest.mark.slow  # the hostile battery, with and without the sandbox
 

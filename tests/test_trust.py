@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import REPO, ROW_BIAS, course_style_source
-from harness import sandbox
+from harness.grader import sandbox
 
 pytestmark = pytest.mark.slow  # two gradings of a class of cheats
 

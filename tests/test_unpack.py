@@ -1,11 +1,11 @@
-"""harness/unpack.py: a class's zips and folders, and the zips it refuses to unpack."""
+"""harness/grader/unpack.py: a class's zips and folders, and the zips it refuses to unpack."""
 import os
 import stat
 import zipfile
 
 import pytest
 
-from harness import unpack
+from harness.grader import unpack
 
 
 def make_zip(path, members):

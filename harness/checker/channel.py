@@ -1,17 +1,15 @@
 """The checker's side of the channel to the student process (harness/client.py), where the
 submission's code runs: start it, send it calls, and take back its answers as plain data.
 
-Nothing that comes back is trusted. A message is read only up to sizes set here; its header must be
-JSON of the form client.py writes; each array must be of a numeric dtype, with a shape that matches
-its bytes, and becomes a plain float64 numpy.ndarray of our own before anything looks at it. A
-number becomes a float. Anything else is `Garbled`, a FAIL that names the call. The process is
-started in the sandbox when the grader set one (HW5_SANDBOX, see harness/sandbox.py), and a time
-limit holds each answer: past it, or when the process ends, the call fails and the process is killed.
+Nothing that comes back is trusted: wire.py reads each message within set sizes, and every array
+becomes a plain float64 numpy.ndarray of our own before anything looks at it; anything else is
+`Garbled`, a FAIL that names the call. The process is started in the sandbox when the grader set
+one (HW5_SANDBOX, see harness/grader/sandbox.py), and a time limit holds each answer: past it, or
+when the process ends, the call fails and the process is killed.
 """
 import fcntl
 import json
 import os
-import select
 import shutil
 import subprocess
 import sys
@@ -21,64 +19,24 @@ import time
 import numpy as np
 
 from harness import REPO
+from harness.checker.wire import (PIPE_BYTES, Ended, Garbled, Handle, Missing, Numbered, Other, Pipe, Raised,  # noqa: F401
+                                  TimedOut, decode, decode_call, encode, missing)
 
 # What the student process is given beside the client: the course's dnn_im2col.py, which a dnn_misc.py
 # imports, and the drivers' SGD update, which the pipeline's steps run on the submission's modules.
 # For a driver's run, what our drivers train with too (a student may hand in ours): the harness's
 # training loop and data_loader.py, none of which checks or grades anything.
-GIVEN = [('harness/client.py', 'client.py'), ('dnn_im2col.py', 'dnn_im2col.py'), ('harness/sgd.py', 'sgd.py'),
+GIVEN = [('harness/client.py', 'client.py'), ('harness/stand_in.py', 'stand_in.py'), ('dnn_im2col.py', 'dnn_im2col.py'),
+         ('harness/sgd.py', 'sgd.py'),
          ('data_loader.py', 'data_loader.py')] + [
     (f'harness/{name}.py', f'harness/{name}.py') for name in ('__init__', 'training', 'evaluation', 'flags',
                                                              'result_files', 'sgd')]
-DTYPES = {np.dtype(d).str for d in ('?', 'i1', 'u1', 'i2', 'u2', 'i4', 'u4', 'i8', 'u8', 'f2', 'f4', 'f8')}
-MAX_HEADER = 16 << 20  # bytes of one header
-MAX_ARRAY = 1 << 30  # bytes of one array
-MAX_DEPTH = 32  # of nested lists and dicts in an answer
 CALL = {'op': 'call'}  # what the answers' checks need of a kept call
 MAX_DUE = 2  # training steps sent whose answers are not yet taken
-PIPE_BYTES = 1 << 20  # Linux's largest pipe for a user, by default
 
 
-class Garbled(Exception):
-    """An answer that is not what the client writes: the message says how."""
 
-
-class Ended(Exception):
-    """The student process ended (or was killed) before answering; the message says how."""
-
-
-class TimedOut(Exception):
-    """No answer within the time limit."""
-
-
-class Raised(Exception):
-    """The submission's code raised: its type, its message, and where in the submission's file."""
-
-    def __init__(self, type_name, message, where):
-        super().__init__(message)
-        self.type_name, self.where = type_name, where
-
-
-class Missing:
-    """What the submission lacks: its answer when it has no such class, method, attribute, entry or function."""
-
-    def __init__(self, what):
-        self.what = what
-
-
-def missing(value, what):
-    """Whether `value` is the answer that the submission has no `what` ('class', 'method', ...)."""
-    return isinstance(value, Missing) and value.what == what
-
-
-class Other:
-    """What came back that is no number and no array: only its type's name."""
-
-    def __init__(self, type_name):
-        self.type_name = type_name
-
-
-class Kept:
+class Kept(Handle):
     """A result the student process keeps (a pipeline's step needs no value back), by its number.
     Its value is fetched when something reads it as an array or a number, with those of the call's
     arguments that were kept too: an evaluation reads the loss, then the scores it was given."""
@@ -109,14 +67,7 @@ class Kept:
         self.student.released.append(self.number)
 
 
-class Numbered:
-    """An array given to the driver with its number (Student.keep)."""
-
-    def __init__(self, array, number):
-        self.array, self.number = array, number
-
-
-class Module:
+class Module(Handle):
     """A module made in the student process: its number there and its class's name. In the pipeline
     (`lazy`), forward and backward calls are sent with the next step, their results kept there."""
 
@@ -141,7 +92,7 @@ def sandbox_launcher():
     spec = os.environ.get('HW5_SANDBOX')
     if not spec:
         return None
-    from harness import sandbox
+    from harness.grader import sandbox
     return sandbox.Launcher(**json.loads(spec))
 
 
@@ -161,9 +112,10 @@ class Student:
             shutil.copy(os.path.join(REPO, source), os.path.join(self.given, name))
         for folder in (self.given, os.path.join(self.given, 'harness')):
             os.chmod(folder, 0o755)
-        to_client, self._out = os.pipe()
-        self._in, from_client = os.pipe()
-        for fd in (self._out, self._in):  # a training step's message whole in the pipe: no ping-pong by pages
+        to_client, out = os.pipe()
+        fd_in, from_client = os.pipe()
+        self.pipe = Pipe(fd_in, out)
+        for fd in (out, fd_in):  # a training step's message whole in the pipe: no ping-pong by pages
             try:
                 fcntl.fcntl(fd, getattr(fcntl, 'F_SETPIPE_SZ', 1031), PIPE_BYTES)
             except OSError:
@@ -181,7 +133,7 @@ class Student:
 
     def close(self):
         """Kill the process and all it started, and forget what was given to it."""
-        for fd in (self._in, self._out):
+        for fd in (self.pipe.fd_in, self.pipe.out):
             try:
                 os.close(fd)
             except OSError:
@@ -226,14 +178,14 @@ class Student:
 
     def queue(self, op):
         """Send `op` with the next request, encoded now, with the arrays as they are now."""
-        self.pending.append(self._encode(op, self.pending_arrays))
+        self.pending.append(encode(op, self.pending_arrays))
         self.pending_ops.append({'op': op['op'], 'back_args': op.get('back_args')})
 
     def call_kept(self, module, method, args, kwargs):
         """A call whose result stays in the student process (Kept), sent with the next request."""
         self._release()
         self.numbers += 1
-        arguments = [{'#': a.number} if isinstance(a, Kept) else self._encode(a, self.pending_arrays) for a in args]
+        arguments = [{'#': a.number} if isinstance(a, Kept) else encode(a, self.pending_arrays) for a in args]
         self.pending.append({'op': 'call', 'of': module.number, 'method': method, 'args': arguments,
                              'kwargs': kwargs, 'as': self.numbers})
         self.pending_ops.append(CALL)
@@ -268,15 +220,15 @@ class Student:
         """
         self._release()
         wanted, arrays = len(ops), self.pending_arrays
-        encoded = self.pending + [self._encode(op, arrays) for op in ops]
+        encoded = self.pending + [encode(op, arrays) for op in ops]
         ops = self.pending_ops + [{'op': op['op'], 'back_args': op.get('back_args')} for op in ops]
         self.pending, self.pending_ops, self.pending_arrays = [], [], []
         header = {'ops': encoded, 'want_state': wait}
         if not self.away:
             _, keys, position, has_gauss, cached = np.random.get_state()
-            header['random_state'] = [self._encode(keys, arrays), int(position), int(has_gauss), float(cached)]
+            header['random_state'] = [encode(keys, arrays), int(position), int(has_gauss), float(cached)]
         try:
-            self._send(header, arrays)
+            self.pipe.send(header, arrays)
             if not wait:
                 self.away = True
                 self.due.append(ops)
@@ -331,93 +283,27 @@ class Student:
             raise Garbled(f'an answer to {op["op"]} that says something is missing')
         if 'result' not in answer:
             raise Garbled(f'an answer to {op["op"]} with no result')
-        result = self._decode(answer['result'], arrays)
+        result = decode(answer['result'], arrays)
         if op.get('back_args'):
             names = answer.get('names')
             if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
                 names = []
-            return result, self._decode(answer.get('args'), arrays), [n[:100] for n in names]
+            return result, decode(answer.get('args'), arrays), [n[:100] for n in names]
         return result
-
-    def _encode(self, value, arrays):
-        if value is None or isinstance(value, (str, int, float)):
-            return value
-        if isinstance(value, Kept):
-            return {'#': value.number}
-        if isinstance(value, Module):
-            return {'#': value.number}
-        if isinstance(value, np.ndarray):  # once per request: a training step's minibatch goes to three calls
-            for index, sent in enumerate(arrays[-4:], start=max(0, len(arrays) - 4)):
-                if sent is value:
-                    return {'$': index}
-            arrays.append(value if value.flags.c_contiguous else np.ascontiguousarray(value))
-            return {'$': len(arrays) - 1}
-        if isinstance(value, (list, tuple)):
-            return [self._encode(v, arrays) for v in value]
-        if isinstance(value, dict):
-            return {k: self._encode(v, arrays) for k, v in value.items()}
-        if isinstance(value, np.generic):
-            return value.item()
-        return value
-
-    def _decode(self, value, arrays, depth=0):
-        """An answer's value as plain data: None, bool, str, float, float64 ndarray, list, dict or Other."""
-        if depth > MAX_DEPTH:
-            raise Garbled('an answer nested too deep')
-        if value is None or isinstance(value, (bool, str)):
-            return value
-        if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, dict) and len(value) == 1:
-            (kind, inner), = value.items()
-            if kind == '$' and isinstance(inner, int) and 0 <= inner < len(arrays):
-                return arrays[inner]
-            if kind == 'seq' and isinstance(inner, list):
-                return [self._decode(v, arrays, depth + 1) for v in inner]
-            if kind == 'map' and isinstance(inner, dict):
-                return {k: self._decode(v, arrays, depth + 1) for k, v in inner.items()}
-            if kind == 'other' and isinstance(inner, str):
-                return Other(inner[:100])
-        raise Garbled('an answer that is none of a number, an array, a list, a dict or None')
 
     def _set_random_state(self, state, arrays):
         try:
             keys, position, has_gauss, cached = state
-            keys = self._decode(keys, arrays)
+            keys = decode(keys, arrays)
             assert isinstance(keys, np.ndarray) and keys.shape == (624,) and np.all((keys >= 0) & (keys < 2 ** 32))
             np.random.set_state(('MT19937', keys.astype(np.uint32), int(position), int(has_gauss), float(cached)))
         except (AssertionError, TypeError, ValueError, Garbled):
             raise Garbled('a random state that is not NumPy\'s') from None
 
-    def _send(self, header, arrays):
-        """One message, in as few writes as the pipe takes: each wakes the other side."""
-        header = dict(header, arrays=[[a.dtype.str, list(a.shape)] for a in arrays])
-        text = json.dumps(header).encode()
-        parts = [len(text).to_bytes(8, 'little'), text] + [memoryview(a).cast('B') for a in arrays if a.nbytes]
-        while parts:
-            done = os.writev(self._out, parts)
-            while parts and done >= len(parts[0]):
-                done -= len(parts[0])
-                parts.pop(0)
-            if parts and done:
-                parts[0] = memoryview(parts[0])[done:]
-
-    def _read(self, size, deadline):
-        data = bytearray(size)
-        view, done = memoryview(data), 0
-        while done < size:
-            if not select.select([self._in], [], [], max(0.0, deadline - time.monotonic()))[0]:
-                raise TimedOut
-            got = os.readv(self._in, [view[done:]])
-            if got == 0:
-                raise EOFError
-            done += got
-        return data
-
     def _next_answer(self):
         """The next answer, (header, [float64 arrays]), after serving the driver's calls that come first."""
         while True:
-            header, arrays = self._receive(self.deadline)
+            header, arrays = self.pipe.receive(self.deadline)
             if not (isinstance(header, dict) and 'callback' in header and self.host):
                 return header, [a.astype(np.float64) for a in arrays]
             self._serve(header['callback'], arrays)
@@ -425,18 +311,18 @@ class Student:
     def _serve(self, callback, arrays):
         """Answer a driver's call (client.py's run_driver) with self.host: {'answer': ...} or
         {'raised': [type, message]} when our module raised (what the driver did then is its own)."""
-        op = self._decode_call(callback, arrays)
+        op = decode_call(callback, arrays, self.table)
         if not (isinstance(op, dict) and isinstance(op.get('op'), str)):
             raise Garbled('a call from the driver that is not an operation')
         out = []
         try:
-            answer = self._encode_numbered(self.host(self, op), out)
+            answer = encode(self.host(self, op), out)
         except (Garbled, TimedOut, Ended):
             raise
         except Exception as error:
-            self._send({'raised': [type(error).__name__, str(error)[:2000]]}, [])
+            self.pipe.send({'raised': [type(error).__name__, str(error)[:2000]]}, [])
             return
-        self._send({'answer': answer}, out)
+        self.pipe.send({'answer': answer}, out)
 
     def keep(self, value):
         """A number for `value` (a module made, an array returned to the driver), by which the driver's
@@ -444,65 +330,6 @@ class Student:
         self.numbers += 1
         self.table[self.numbers] = value
         return self.numbers
-
-    def _encode_numbered(self, value, arrays):
-        """An answer to the driver: a Numbered array goes with its number."""
-        if isinstance(value, Numbered):
-            arrays.append(np.ascontiguousarray(value.array))
-            return {'$': len(arrays) - 1, 'number': value.number}
-        if isinstance(value, dict):
-            return {k: self._encode_numbered(v, arrays) for k, v in value.items()}
-        return self._encode(value, arrays)
-
-    def _decode_call(self, value, arrays, depth=0):
-        """A driver's call as data: ints stay ints and arrays keep their dtype; {'#': n} is what was
-        numbered n."""
-        if depth > MAX_DEPTH:
-            raise Garbled('a call nested too deep')
-        if value is None or isinstance(value, (bool, str, int, float)):
-            return value
-        if isinstance(value, list):
-            return [self._decode_call(v, arrays, depth + 1) for v in value]
-        if isinstance(value, dict) and len(value) == 1:
-            (kind, inner), = value.items()
-            if kind == '$' and isinstance(inner, int) and 0 <= inner < len(arrays):
-                return arrays[inner].copy()
-            if kind == '#' and isinstance(inner, int) and inner in self.table:
-                return self.table[inner]
-            if kind == 'seq' and isinstance(inner, list):
-                return [self._decode_call(v, arrays, depth + 1) for v in inner]
-            if kind == 'map' and isinstance(inner, dict):
-                return {k: self._decode_call(v, arrays, depth + 1) for k, v in inner.items()}
-            if kind == 'other' and isinstance(inner, str):
-                return Other(inner[:100])
-        if isinstance(value, dict):
-            return {k: self._decode_call(v, arrays, depth + 1) for k, v in value.items()}
-        raise Garbled('a call with a value that is none of a number, an array, a list, a dict or None')
-
-    def _receive(self, deadline):
-        """(header, [arrays]) of the next message, checked as it is read."""
-        size = int.from_bytes(self._read(8, deadline), 'little')
-        if size > MAX_HEADER:
-            raise Garbled(f'a header of {size} bytes')
-        try:
-            header = json.loads(self._read(size, deadline))
-            specs = header.pop('arrays')
-            assert isinstance(specs, list)
-        except (ValueError, UnicodeDecodeError, AttributeError, KeyError, TypeError, AssertionError):
-            raise Garbled('a header that is not the client\'s JSON') from None
-        arrays = []
-        for spec in specs:
-            if not (isinstance(spec, list) and len(spec) == 2 and spec[0] in DTYPES and isinstance(spec[1], list)
-                    and len(spec[1]) <= 8 and all(isinstance(n, int) and n >= 0 for n in spec[1])):
-                raise Garbled(f'an array described as {str(spec)[:80]}')
-            dtype = np.dtype(spec[0])
-            nbytes = int(np.prod(spec[1], dtype=np.int64)) * dtype.itemsize if spec[1] else dtype.itemsize
-            if nbytes > MAX_ARRAY:
-                raise Garbled(f'an array of {nbytes} bytes')
-            raw = self._read(nbytes, deadline)
-            arrays.append(np.frombuffer(raw, dtype=dtype).reshape(spec[1]))
-        return header, arrays
-
 
 class Optimizer:
     """The drivers' SGD (harness/sgd.py) over the submission's modules, run where they are: each step

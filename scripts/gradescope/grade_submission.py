@@ -19,8 +19,8 @@ TIMEOUT_S, MEMORY_MB = 240.0, 2048  # per check run; Gradescope's container has 
 
 def results(root):
     """The results.json of the submission in ROOT/submission, as a dict."""
-    from harness import rubric, sandbox
-    from harness.grading import grade_submission
+    from harness.grader import rubric, sandbox
+    from harness.grader.grading import grade_submission
 
     items = rubric.load()
     submission = os.path.join(root, 'submission')

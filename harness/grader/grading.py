@@ -1,7 +1,7 @@
 """The grader's internals: one submission's row of verdicts, and the table (scripts/grade.py runs them).
 
 Each submission is checked in a scratch copy of its .py and .json files, by hw5_dnn_check.py run
-in the sandbox (harness/sandbox.py): its dnn_misc.py, and its dnn_cnn_2.py (Q3.9) with our modules.
+in the sandbox (harness/grader/sandbox.py): its dnn_misc.py, and its dnn_cnn_2.py (Q3.9) with our modules.
 Its result files, read before any of its code runs, are compared with the course's (our committed
 outputs, which are its students' files) and in epoch 1 with what its own code gives: Q3.3 to Q3.8
 its modules through our drivers, Q3.10 its dnn_cnn_2.py with its modules.
@@ -12,12 +12,13 @@ import shutil
 import sys
 import tempfile
 
-from harness import REPO, rules, same_code, unpack
+from harness import REPO
+from harness.grader import rules, same_code, unpack
 from harness.checker import VERDICTS
 from harness.checker.driver import PASSES, todos_of
 from harness.checker.pipeline import QUESTIONS as PIPELINE_QUESTIONS
 from harness.course import RUNS, tolerance
-from harness.rubric import KINDS
+from harness.grader.rubric import KINDS
 
 DRIVER = 'dnn_cnn_2'  # Q3.9: the network its dnn_cnn_2.py builds and the wiring of its TODOs
 RESULT_FILES = [run.name for run in RUNS]
@@ -202,7 +203,7 @@ def grade(folder, sandbox):
 
 def grade_submission(path, sandbox, templates=None):
     """(graded, status, {file: text}) of a submission, a zip or a folder at `path`, its code run in
-    `sandbox` (harness/sandbox.py): grade's verdicts and the assignment's rules (rules.py, the given
+    `sandbox` (harness/grader/sandbox.py): grade's verdicts and the assignment's rules (rules.py, the given
     code compared with `templates`, {file: the course's template}, where there are some),
     'graded' or why it could not be, and the text of its dnn_misc.py and dnn_cnn_2.py."""
     folder = None

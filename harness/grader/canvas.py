@@ -16,7 +16,7 @@ import zipfile
 from collections import namedtuple
 from dataclasses import dataclass, field
 
-from harness import unpack
+from harness.grader import unpack
 
 MEMBER = re.compile(r'^(?P<name>anon|.+?)(?P<late>[_-]late)?_(?P<user>\d+)_(?P<file>\d+)_(?P<filename>.+)$',
                     re.IGNORECASE)
