@@ -128,3 +128,19 @@ def test_a_cheat_earns_no_more_than_its_own_code(autograder, tmp_path, with_bwra
     assert tree_digest(root / 'source') == before
     assert results['score'] == 11, results['output']
     assert ('sandboxed by bubblewrap' in results['output']) == with_bwrap
+
+
+@pytest.mark.parametrize('case', ['main-broken', 'builtins-right', 'fds-broken', 'on-path', 'answer-equal',
+                                  'exit-in-check'])
+def test_the_battery_through_run_autograder(autograder, case):
+    """Cases of tests/test_trust.py's battery, each graded as Gradescope grades it: each earns no
+    more than its honest twin, and leaves the autograder's source as it was."""
+    from test_trust import cases
+    if not sandbox.choose().bwrap:
+        pytest.skip('no bubblewrap here')
+    root, _ = autograder
+    source, worth = cases()[case]
+    before = tree_digest(root / 'source')
+    results = run(root, {'dnn_misc.py': source, 'dnn_cnn_2.py': DRIVER})
+    assert results['score'] <= worth, results['tests']
+    assert tree_digest(root / 'source') == before
