@@ -7,7 +7,10 @@ becomes a plain float64 numpy.ndarray of our own before anything looks at it; an
 one (HW5_SANDBOX, see harness/grader/sandbox.py), and a time limit holds each answer: past it, or
 when the process ends, the call fails and the process is killed.
 """
-import fcntl
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 import json
 import os
 import shutil
@@ -118,11 +121,12 @@ class Student:
         for fd in (out, fd_in):  # a training step's message whole in the pipe: no ping-pong by pages
             try:
                 fcntl.fcntl(fd, getattr(fcntl, 'F_SETPIPE_SZ', 1031), PIPE_BYTES)
-            except OSError:
+            except (OSError, AttributeError):  # not Linux; no fcntl at all (Windows)
                 pass
-        command = [sys.executable, '-I', os.path.join(self.given, 'client.py'), str(to_client), str(from_client)]
+        # The channel is the process's standard input and output, which client.py moves aside first.
+        command = [sys.executable, '-I', os.path.join(self.given, 'client.py')]
         launcher = sandbox_launcher()
-        options = dict(pass_fds=(to_client, from_client), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        options = dict(stdin=to_client, stdout=from_client,
                        stderr=subprocess.DEVNULL, start_new_session=True)
         if launcher:
             command, options = launcher.wrap(command, options, [self.given],
@@ -140,7 +144,7 @@ class Student:
                 pass
         try:
             os.killpg(self.process.pid, 9)
-        except (ProcessLookupError, PermissionError):
+        except (ProcessLookupError, PermissionError, AttributeError):  # AttributeError: Windows
             pass
         self.process.kill()
         self.process.wait()
