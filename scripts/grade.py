@@ -111,10 +111,8 @@ def parse_args(argv):
               f"files: {', '.join(strangers)}", file=sys.stderr)
     if not args.entries:
         parser.error(f'{args.submissions}: no submissions in it (zips or folders)')
-    hide = ([args.submissions, os.path.dirname(out), out, same_code_path(out)] + args.made
-            + ([args.feedback] if args.feedback else []) + ([canvas_path(out), args.canvas] if args.canvas else []))
-    try:
-        args.sandbox = sandbox.choose(hide, args.require_sandbox, args.timeout, args.memory)
+    try:  # the student processes see nothing of the class or the grades: nothing needs hiding
+        args.sandbox = sandbox.choose(args.require_sandbox, args.timeout, args.memory)
     except sandbox.Unavailable as error:
         parser.exit(2, f'grade.py: error: {error} (--require-sandbox)\n')
     return args

@@ -72,10 +72,10 @@ class Kept(Handle):
 
 class Module(Handle):
     """A module made in the student process: its number there and its class's name. In the pipeline
-    (`lazy`), forward and backward calls are sent with the next step, their results kept there."""
+    forward and backward calls are sent with the next request, their results kept there (Kept)."""
 
-    def __init__(self, student, number, kind, lazy=False):
-        self.student, self.number, self.kind, self.lazy = student, number, kind, lazy
+    def __init__(self, student, number, kind):
+        self.student, self.number, self.kind = student, number, kind
 
     def forward(self, *args, **kwargs):
         return self.student.call_kept(self, 'forward', args, kwargs)
@@ -85,7 +85,7 @@ class Module(Handle):
 
     def __setattr__(self, name, value):
         """An attribute set on the module (training sets `input_is_data` on the first) is set there too."""
-        if name not in ('student', 'number', 'kind', 'lazy'):
+        if name not in ('student', 'number', 'kind'):
             self.student.queue({'op': 'setattr', 'of': self.number, 'name': name, 'value': value})
         object.__setattr__(self, name, value)
 
@@ -159,13 +159,13 @@ class Student:
     def load(self):
         self.request([{'op': 'load', 'path': self.path}])
 
-    def make(self, kind, args=(), kwargs=None, lazy=False):
+    def make(self, kind, args=(), kwargs=None):
         """A module of the submission's class `kind`, or None if it has none."""
         self.numbers += 1
         number = self.numbers
         answer = self.request([{'op': 'make', 'class': kind, 'args': list(args), 'kwargs': kwargs or {},
                                 'as': number}], missing_ok=True)[0]
-        return None if isinstance(answer, Missing) else Module(self, number, kind, lazy)
+        return None if isinstance(answer, Missing) else Module(self, number, kind)
 
     def call(self, module, method, args=(), kwargs=None, back_args=False):
         """The result of module.method(*args, **kwargs); with back_args, also (the arguments after the

@@ -54,7 +54,7 @@ class RemoteClasses:
 
     def __getattr__(self, kind):
         def make(*args):
-            module = self.student.make(kind, args, lazy=True)
+            module = self.student.make(kind, args)
             if module is None:
                 raise Failed(f'{os.path.basename(self.path)} has no class {kind}')
             return module

@@ -42,11 +42,11 @@ class Unavailable(Exception):
 
 class Sandbox:
     """How the grader runs a submission's code: `bwrap` (its path), or None and `why` there is no
-    sandbox; and the time and memory limits. `hide` is kept for the callers: the student process
-    sees nothing but what it is shown (Launcher), so nothing needs hiding from it."""
+    sandbox; and the time and memory limits. A student process sees nothing but what it is shown
+    (view()), so nothing needs hiding from it."""
 
-    def __init__(self, bwrap=None, hide=(), why='', timeout=300.0, memory_mb=2048):
-        self.bwrap, self.hide, self.why = bwrap, [os.path.abspath(p) for p in hide], why
+    def __init__(self, bwrap=None, why='', timeout=300.0, memory_mb=2048):
+        self.bwrap, self.why = bwrap, why
         self.timeout, self.memory_mb = timeout, memory_mb
         self._lock, self._running = threading.Lock(), 0  # runs at once (grade.py -j N)
 
@@ -61,7 +61,7 @@ class Sandbox:
         return (f'run apart from the checks{user}, but NOT sandboxed: {self.why}; they could read what this '
                 f'user may read (the answer key too) and write where it may write')
 
-    def spec(self, scratch):
+    def spec(self):
         """What HW5_SANDBOX tells the checker: how to start its student processes (Launcher)."""
         return json.dumps({'bwrap': self.bwrap, 'memory_mb': self.memory_mb, 'uid': student_uid(bool(self.bwrap))})
 
@@ -72,7 +72,7 @@ class Sandbox:
         its standard error. Whatever it started is killed when it ends."""
         env = {name: os.environ[name] for name in ('PATH', 'LANG', 'LC_ALL', 'LD_LIBRARY_PATH', 'SYSTEMROOT')
                if name in os.environ}
-        env.update(dict.fromkeys(BLAS_THREADS, '1'), PYTHONDONTWRITEBYTECODE='1', HW5_SANDBOX=self.spec(scratch),
+        env.update(dict.fromkeys(BLAS_THREADS, '1'), PYTHONDONTWRITEBYTECODE='1', HW5_SANDBOX=self.spec(),
                    TMPDIR=tempfile.gettempdir())
         uid = student_uid(bool(self.bwrap))
         if uid != os.getuid():  # the scratch copy becomes the student user's, who runs its code
@@ -236,14 +236,14 @@ def _why_not(bwrap):
     return f'bwrap cannot run here ({error}); allow user namespaces, or {INSTALL}'
 
 
-def choose(hide=(), require=False, timeout=300.0, memory_mb=2048):
+def choose(require=False, timeout=300.0, memory_mb=2048):
     """The sandbox for this grading: bubblewrap if it runs here. Without it, raise Unavailable
     if `require`, else runs are plain processes (Sandbox.describe says so)."""
     bwrap = shutil.which('bwrap')
     why = _why_not(bwrap)
     if why and require:
         raise Unavailable(f'no sandbox: {why}')
-    return Sandbox(None if why else bwrap, hide, why, timeout, memory_mb)
+    return Sandbox(None if why else bwrap, why, timeout, memory_mb)
 
 
 def _tasks_of(uid):

@@ -24,7 +24,7 @@ def results(root):
 
     items = rubric.load()
     submission = os.path.join(root, 'submission')
-    isolation = sandbox.choose([submission, os.path.join(root, 'results')], timeout=TIMEOUT_S, memory_mb=MEMORY_MB)
+    isolation = sandbox.choose(timeout=TIMEOUT_S, memory_mb=MEMORY_MB)
     graded, status, _ = grade_submission(submission, isolation)
     row = rubric.score(items, graded)
     tests = []
