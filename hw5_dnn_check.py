@@ -25,10 +25,9 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from harness.checker import VERDICTS  # noqa: E402
+from harness.checker import VERDICTS, driver, modules, pipeline, provided  # noqa: E402
 from harness.checker.driver import DRIVERS, PREFIXES, network_of  # noqa: E402
 from harness.checker.recorder import CLASSES as MODULES  # noqa: E402
-from harness.checker.groups import GROUPS  # noqa: E402
 from harness.checker.runner import run_checks  # noqa: E402
 from harness.course import RUNS  # noqa: E402
 
@@ -99,29 +98,22 @@ def kind_of(path):
 
 
 def checks_of(args):
-    """[((module, check), group:index)] to run on args.path."""
+    """The checks (Check) to run on args.path."""
     if kind_of(args.path) == 'driver':
-        network = network_of(args.path)
-        runs = [index for index, run in enumerate(RUNS)
-                if run.driver == network and run.question in args.questions] if args.pipeline else []
-        return ([((network, what), f'driver:{index}') for index, (_, what, _) in enumerate(GROUPS['driver'])]
-                + [((network, RUNS[index].question + ' epoch 1'), f'driver_pipeline:{index}') for index in runs])
-    groups = ['student'] + ['given'] * args.all + ['pipeline'] * args.pipeline
-    return [((module, what), f'{group}:{index}')
-            for group in groups for index, (module, what, _) in enumerate(GROUPS[group])
-            if group != 'pipeline' or what.split()[0] in args.questions]
+        return driver.checks(network_of(args.path), args.questions if args.pipeline else ())
+    return (modules.CHECKS + provided.CHECKS * args.all
+            + [check for check in pipeline.CHECKS if args.pipeline and check.name.split()[0] in args.questions])
 
 
 def main(argv=None):
     args = parse_args(argv)
     checks = checks_of(args)
-    limits = lambda group: (PIPELINE_TIME_LIMIT if 'pipeline' in group else
-                            DRIVER_TIME_LIMIT if group == 'driver' else args.timeout)
+    limits = {'pipeline': PIPELINE_TIME_LIMIT, 'driver': DRIVER_TIME_LIMIT, 'module': args.timeout}
     results = []
-    for (module, what), result in run_checks(args.path, checks, limits, args.modules):
-        results.append({'module': module, 'check': what, **result})
+    for check, result in run_checks(args.path, checks, limits.get, args.modules):
+        results.append({'module': check.module, 'check': check.name, **result})
         if not args.json:
-            print(f'{result["verdict"]}  {module + "." + what:44s} {result["message"]}', flush=True)
+            print(f'{result["verdict"]}  {check.module + "." + check.name:44s} {result["message"]}', flush=True)
     counts = {verdict: sum(r['verdict'] == verdict for r in results) for verdict in VERDICTS}
     if args.json:
         modules = {}

@@ -6,7 +6,8 @@ modules (harness/checker/driver.py) and notes it; the driver gets back arrays of
 Arrays the checker gave the driver go back by their numbers when the driver passes them on, so that
 the checker sees which result each argument is, as the course's wiring says it should be. A
 stand-in module holds its params, which the driver's update changes in place and which go with each
-of its calls, and the gradient of its last backward. Like client.py, it imports nothing of ours.
+of its calls, and the gradient of its last backward. Like client.py, it imports nothing of ours but
+messages.py, the channel's format, beside it.
 """
 import contextlib
 import io
@@ -18,14 +19,20 @@ import types
 
 import numpy as np
 
+import messages
+
+
+class StandIn:
+    """A module the driver made, by the number the checker knows it by."""
+    stand_in_number = None
+
 
 class Driver:
-    """One run of a driver, over the channel: `send(header, arrays)`, `receive()` and `encode`
-    are client.py's."""
+    """One run of a driver, over the channel: `send(header, arrays)` and `receive()`."""
 
-    def __init__(self, send, receive, encode):
-        self.send, self.receive, self.encode = send, receive, encode
-        self.given = {}  # id: (number, array) of each array the checker gave, kept alive so ids stay unique
+    def __init__(self, send, receive):
+        self.send, self.receive = send, receive
+        self.numbered = {}  # id: (number, array) of each array the checker gave, kept alive so ids stay unique
 
     def run(self, op):
         """Run the driver at op['path'] as a script in op['cwd']; what it printed and the error it
@@ -57,7 +64,7 @@ class Driver:
         """The class that stands for the course's `kind`."""
         driver = self
 
-        class StandIn:
+        class Module(StandIn):
             def __init__(self, *args, **kwargs):
                 made = driver.ask({'op': 'make', 'class': kind, 'args': list(args), 'kwargs': kwargs})
                 self.stand_in_number = made['number']
@@ -71,8 +78,8 @@ class Driver:
             def backward(self, *args, **kwargs):
                 return driver.call(self, 'backward', args, kwargs)
 
-        StandIn.__name__ = StandIn.__qualname__ = kind
-        return StandIn
+        Module.__name__ = Module.__qualname__ = kind
+        return Module
 
     def call(self, module, method, args, kwargs):
         """A stand-in's call, made in the checker with the module's params as the driver left them."""
@@ -85,36 +92,23 @@ class Driver:
         return answer['result']
 
     def ask(self, op):
-        """Ask the checker ({"callback": op}), and wait for its answer ({"answer": ...}), or raise
-        what its module raised ({"raised": [type, message]}): the driver's error, at its line."""
+        """Ask the checker ({"callback": op}), and wait for its answer ({"answer": ..., "numbers": [[index
+        of an array, its number], ...]}), or raise what its module raised ({"raised": [type, message]}):
+        the driver's error, at its line. The arrays it gives are new ones of ours, noted by number."""
         out = []
-        self.send({'callback': self.encoded(op, out)}, out)
+        self.send({'callback': messages.encode(op, out, self.number_of)}, out)
         header, arrays = self.receive()
         if 'raised' in header:
             kind, message = header['raised']
             raise type(kind, (Exception,), {})(message)
-        return self.decoded(header['answer'], arrays)
+        arrays = [np.array(array) for array in arrays]
+        for index, number in header['numbers']:
+            self.numbered[id(arrays[index])] = (number, arrays[index])
+        return messages.decode(header['answer'], arrays)
 
-    def encoded(self, value, out):
-        if isinstance(value, np.ndarray) and id(value) in self.given and self.given[id(value)][1] is value:
-            return {'#': self.given[id(value)][0]}
-        if hasattr(value, 'stand_in_number'):
-            return {'#': value.stand_in_number}
-        if isinstance(value, (list, tuple)):
-            return {'seq': [self.encoded(v, out) for v in value]}
-        if isinstance(value, dict):
-            return {'map': {str(k): self.encoded(v, out) for k, v in value.items()}}
-        return self.encode(value, out)
-
-    def decoded(self, value, arrays):
-        """The checker's answer, its arrays new ones of ours, each noted with its number."""
-        if isinstance(value, list):
-            return [self.decoded(v, arrays) for v in value]
-        if not isinstance(value, dict):
-            return value
-        if '$' in value:
-            array = np.array(arrays[value['$']])
-            if 'number' in value:
-                self.given[id(array)] = (value['number'], array)
-            return array
-        return {k: self.decoded(v, arrays) for k, v in value.items()}
+    def number_of(self, value):
+        """The number the checker knows `value` by: an array it gave, a module it made; or None."""
+        if isinstance(value, np.ndarray):
+            number, array = self.numbered.get(id(value), (None, None))
+            return number if array is value else None
+        return value.stand_in_number if isinstance(value, StandIn) else None

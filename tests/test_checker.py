@@ -198,3 +198,62 @@ def test_usage_errors_exit_2(tmp_path):
     for args in [[str(tmp_path / 'missing.py')], ['--timeout', '0'], ['--nope'], ['--pipeline', '--questions', 'Q3.9']]:
         result = subprocess.run([sys.executable, CHECKER, *args], capture_output=True, text=True, timeout=60)
         assert result.returncode == 2 and 'Traceback' not in result.stderr
+
+
+def test_the_course_add_momentum_which_reads_the_gradient_passes(tmp_path):
+    """The course's given add_momentum sizes each velocity by module.gradient[key]: the objects the
+    checker hands it carry a module's gradient as well as its params."""
+    reads_gradient = [('np.zeros(module.params[key].shape)', 'np.zeros(module.gradient[key].shape)')]
+    status, modules, checks = check(student_file(tmp_path, ROW_BIAS + reads_gradient), '--all')
+    assert status == 0 and modules['add_momentum'] == 'PASS', checks
+
+
+@pytest.mark.slow
+def test_an_evaluation_that_parts_from_its_parameters_fails_where_it_parts(tmp_path):
+    """A dropout.forward that still scales at test time trains as the course's, so the parameters it
+    leaves give the course's figures; its own evaluation does not, and the FAIL names dropout."""
+    scales = [('self.mask = np.ones(X.shape)', 'self.mask = np.ones(X.shape) / (1.0 - self.r)')]
+    status, modules, checks = check(student_file(tmp_path, scales), '--pipeline', '--questions', 'Q3.4')
+    q34 = next(c for c in checks if c['check'] == 'Q3.4 epoch 1 (dropout 0.5)')
+    assert q34['verdict'] == 'FAIL' and 'figures' not in q34, q34
+    assert 'its evaluation is not what its trained parameters give' in q34['message']
+    assert 'drop1.forward (dropout)' in q34['message'], q34['message']
+
+
+# After the epoch's 1000 steps, its linear layers hand back a right training's parameters, saved beside it.
+SWAPPED = '''
+
+_right = np.load(__file__.replace('dnn_misc.py', 'right.npz'))
+_trained = linear_layer.backward
+
+
+def _counted(self, X, grad):
+    self.steps = getattr(self, 'steps', 0) + 1
+    return _trained(self, X, grad)
+
+
+def _params(self):
+    if getattr(self, 'steps', 0) < 1000:
+        return self._params
+    name = 'L1' if self._params['W'].shape[0] == 784 else 'L2'
+    return {key: np.array(_right[name + '.' + key]) for key in ('W', 'b')}
+
+
+linear_layer.backward = _counted
+linear_layer.params = property(_params, lambda self, value: setattr(self, '_params', value))
+'''
+
+
+@pytest.mark.slow
+def test_parameters_that_training_did_not_leave_earn_no_figures(tmp_path):
+    """Broken relu.backward, but a right training's parameters handed back once the epoch is over:
+    one step made again from the parameters it hands back shows they are not what its steps leave."""
+    subprocess.run([sys.executable, os.path.join(REPO, 'dnn_mlp.py'), '--num_epoch', '1', '--output_dir', str(tmp_path),
+                    '--save_model', str(tmp_path / 'right.npz')], check=True, capture_output=True, timeout=300)
+    path = student_file(tmp_path, [('backward_output = grad * self.mask', 'backward_output = grad')])
+    os.replace(tmp_path / 'right.npz', path.parent / 'right.npz')
+    path.write_text(path.read_text() + SWAPPED)
+    status, modules, checks = check(path, '--pipeline', '--questions', 'Q3.3')
+    q33 = next(c for c in checks if c['check'] == 'Q3.3 epoch 1')
+    assert q33['verdict'] == 'FAIL' and 'figures' not in q33, q33
+    assert 'the parameters it hands back are not what its training steps leave' in q33['message'], q33['message']

@@ -21,6 +21,7 @@ import pytest
 
 from conftest import REPO, ROW_BIAS, course_style_source, tree_digest
 from harness.grader import sandbox
+from harness.checker import launch
 
 pytestmark = pytest.mark.slow  # the hostile battery, with and without the sandbox
 
@@ -252,9 +253,9 @@ def test_require_sandbox_refuses_to_grade_without_one(tmp_path):
 
 def test_without_proc_the_plain_student_process_gets_no_process_limit(tmp_path, monkeypatch):
     """macOS has no /proc to count a user's processes by: the student process gets its other limits."""
-    monkeypatch.setattr(sandbox, 'PROC', str(tmp_path / 'no-proc'))
+    monkeypatch.setattr(launch, 'PROC', str(tmp_path / 'no-proc'))
     limits = 'import resource; print(resource.getrlimit(resource.RLIMIT_NPROC)[0], resource.getrlimit(resource.RLIMIT_FSIZE)[0])'
-    command, options = sandbox.Launcher(None, 512).wrap([sys.executable, '-c', limits], {}, [], [str(tmp_path)])
+    command, options = launch.Launcher(None, 512).wrap([sys.executable, '-c', limits], {}, [], [str(tmp_path)])
     output = subprocess.run(command, capture_output=True, timeout=60, check=True, **options).stdout
     before = resource.getrlimit(resource.RLIMIT_NPROC)[0]
-    assert output.split() == [str(before).encode(), str(sandbox.FILE_BYTES).encode()]
+    assert output.split() == [str(before).encode(), str(launch.FILE_BYTES).encode()]

@@ -1,3 +1,8 @@
-"""The checks behind hw5_dnn_check.py: each module of a dnn_misc.py called as the drivers call it."""
+"""The checks behind hw5_dnn_check.py: each module of a dnn_misc.py called as the drivers call it.
+
+What the grader uses of the checker, besides its JSON report: the verdicts, and how a student
+process is started in the sandbox it chooses (launch.py).
+"""
+from harness.checker.launch import PROC, Launcher, as_root, student_uid, student_user  # noqa: F401
 
 VERDICTS = ('PASS', 'WARN', 'FAIL')  # a check's verdicts, best first

@@ -9,8 +9,9 @@ it should do comes from the course's network of the same name (networks.py, neve
 top level, which may be the student's), made with the same recorder: its model dict names the
 modules, and one training step and one evaluation pass give the wiring. With --pipeline, once the
 checks have shown the driver's wiring to be the course's, the course's network trains one epoch on
-the course's data with our dnn_misc.py (or, in a student process, the one given with --modules),
-against the course's first epoch: the driver's computation, with one crossing fewer.
+the course's data with our dnn_misc.py (or, in a student process, the one given with --modules, as
+pipeline.py trains and evaluates it), against the course's first epoch: the driver's computation,
+with one crossing fewer.
 """
 import json
 import os
@@ -19,21 +20,22 @@ import tempfile
 
 import numpy as np
 
+from harness import messages
 from harness.checker import VERDICTS, networks
-from harness.checker.given import reference
-from harness.checker.channel import Ended, Garbled, Numbered, Raised, Student, TimedOut, sandbox_launcher
-from harness.checker.pipeline import RemoteClasses, trained_epoch
-from harness.checker.probe import Failed
+from harness.checker.pipeline import ours_epoch, remote_epoch
+from harness.checker.probe import Check, Failed
+from harness.checker.process import Ended, Garbled, Raised, StudentProcess, TimedOut
+from harness.checker.provided import reference
 from harness.checker.recorder import CLASSES, Recorder, short
+from harness.checker.remote import RemoteCode
 from harness.checker.wiring import TODOS, compare_network, compare_passes, expected_wiring
 from harness.course import RUNS
 from harness.run_driver import is_ours
-from harness.sgd import SGD
 
 PREFIXES = {run.driver: run.name.split('_lr')[0] + '_lr' for run in RUNS}  # 'dnn_cnn_2': 'CNN2_lr', ...
 DRIVERS = list(PREFIXES)
 SMALL = 10  # samples per split of the small data file
-_runs = {}  # path: the recorded run, made once per worker
+_runs = {}  # path: the recorded run, made once for all the checks
 
 
 def network_of(path):
@@ -58,38 +60,61 @@ def small_data(folder):
     return {np.asarray(row, dtype=np.float64).tobytes(): split for split, (rows, _) in small.items() for row in rows}
 
 
-def host(recorder):
-    """What answers a driver's calls (client.py's run_driver): each module it makes is the recorder's
-    (ours, noted), and computes here; each array it returns is numbered, so that an argument the
-    driver gives back is known for the very array it was."""
-    stand_in = recorder.module()
+class Host:
+    """What answers a driver's calls (client.py's run_driver, `process.serve`): each module it makes is
+    the recorder's (ours, noted), and computes here; each array it returns is numbered, so that an
+    argument the driver gives back is known for the very array it was."""
 
-    def serve(student, op):
+    def __init__(self, recorder, process):
+        self.stand_in, self.process, self.table = recorder.module(), process, {}  # table: number: what it names
+
+    def numbered(self, value):
+        number = self.process.new_number()
+        self.table[number] = value
+        return number
+
+    def __call__(self, callback, arrays):
+        op = messages.decode(callback, [np.array(array) for array in arrays], self.table)
+        if not (isinstance(op, dict) and isinstance(op.get('op'), str)):
+            raise Garbled('a call from the driver that is not an operation')
+        try:
+            answer, numbers = self.respond(op)
+        except Garbled:
+            raise
+        except Exception as error:  # our module raised: what the driver does then is its own
+            self.process.send({'raised': [type(error).__name__, str(error)[:2000]]}, [])
+            return
+        out = []
+        encoded = messages.encode(answer, out)
+        numbers = [[next(i for i, sent in enumerate(out) if sent is array), number] for number, array in numbers]
+        self.process.send({'answer': encoded, 'numbers': numbers}, out)
+
+    def respond(self, op):
+        """The answer to one call, and [(number, array)] of the arrays in it that are numbered."""
         args, kwargs = op.get('args', []), op.get('kwargs', {})
         if not (isinstance(args, list) and isinstance(kwargs, dict)):
             raise Garbled('a call from the driver whose arguments are not a list and a dict')
         if op['op'] == 'make' and op.get('class') in CLASSES:
-            module = getattr(stand_in, op['class'])(*args, **kwargs)
-            answer = {'number': student.keep(module)}
-            for name in ('params', 'gradient'):
-                if hasattr(module, name):
-                    answer[name] = dict(getattr(module, name))
-            return answer
-        module = student.table.get(op.get('of'))
+            module = getattr(self.stand_in, op['class'])(*args, **kwargs)
+            answer = {name: dict(getattr(module, name)) for name in ('params', 'gradient') if hasattr(module, name)}
+            return dict(answer, number=self.numbered(module)), []
+        module = self.table.get(op.get('of'))
         if op['op'] == 'call' and op.get('method') in ('forward', 'backward') and hasattr(module, 'forward'):
             params = op.get('params') or {}
             for key in getattr(module, 'params', {}):  # as the driver's update left them
                 if key in params:
                     module.params[key] = np.array(params[key], dtype=np.float64)
             result = getattr(module, op['method'])(*args, **kwargs)
-            answer = {'result': Numbered(result, student.keep(result)) if isinstance(result, np.ndarray) else result}
+            answer = {'result': result}
             if op['method'] == 'backward' and hasattr(module, 'gradient'):
                 answer['gradient'] = dict(module.gradient)
-            return answer
+            if not isinstance(result, np.ndarray):
+                return answer, []
+            answer['result'] = np.ascontiguousarray(result)  # sent as it is, so that it is found by identity
+            return answer, [(self.numbered(result), answer['result'])]
         if op['op'] == 'function' and op.get('name') == 'add_momentum':
-            return stand_in.add_momentum(*args)
-        raise Garbled(f'a call from the driver that is no making, forward, backward or add_momentum')
-    return serve
+            return self.stand_in.add_momentum(*args), []
+        raise Garbled('a call from the driver that is no making, forward, backward or add_momentum')
 
 
 def run_driver(path, argv, folder, recorder, limit):
@@ -98,17 +123,18 @@ def run_driver(path, argv, folder, recorder, limit):
     dnn_cnn_2.py:120')."""
     if is_ours(path):  # ours reads data/ and writes outputs/ unless told otherwise
         argv = [*argv, '--data', os.path.join(folder, 'mnist_subset.json'), '--output_dir', folder]
-    student = Student(path, limit, writable=[folder])
-    student.host = host(recorder)
+    process = StudentProcess(path, limit, writable=[folder])
+    process.serve = Host(recorder, process)
+    op, arrays = {'op': 'run_driver', 'path': path, 'argv': argv, 'cwd': folder, 'classes': CLASSES,
+                  'functions': ['add_momentum']}, []
     try:
-        ran = student.request([{'op': 'run_driver', 'path': path, 'argv': argv, 'cwd': folder, 'classes': CLASSES,
-                                'functions': ['add_momentum']}])[0]
+        ran = process.request([messages.encode_op(op, arrays)], arrays)[0]
     except TimedOut:
         return '', f'did not finish within {limit:g} s'
     except Ended as end:
         return '', f'ended the process it ran in ({end})'
     finally:
-        student.close()
+        process.close()
     if not (isinstance(ran, dict) and isinstance(ran.get('printed'), str) and isinstance(ran.get('error'), (str, type(None)))):
         raise Garbled('a driver\'s run that is not what it printed and how it stopped')
     return ran['printed'], ran['error'] and short(ran['error'], 300)
@@ -120,7 +146,7 @@ def recorded(path, limit):
         return _runs[path]
     name = network_of(path)  # hw5_dnn_check.py takes no driver it cannot name
     # In the grader's sandbox, the run's folder lies beside the driver, where the student process may write.
-    folder = tempfile.mkdtemp(prefix='driver-check-', dir=os.path.dirname(path) if sandbox_launcher() else None)
+    folder = tempfile.mkdtemp(prefix='driver-check-', dir=os.path.dirname(path) if os.environ.get('HW5_SANDBOX') else None)
     try:
         os.chmod(folder, 0o777)  # the student process may run as a user of its own
         samples = small_data(folder)
@@ -163,7 +189,7 @@ def _verdict(probe, problems, todos=()):
         probe.warn(message)
 
 
-def network(module, probe):
+def network(probe):
     run = recorded(probe.path, probe.limit)
     _verdict(probe, compare_network(run['expected'], run['recorder'].built))
     return f"{', '.join(run['expected'].names)}, built as the course's and in its order"
@@ -177,14 +203,14 @@ def todos_of(name, kinds):
     return sorted({todo for (kind, _), todo in TODOS.get(name, ((), {}))[1].items() if kind in kinds})
 
 
-def training_pass(module, probe):
+def training_pass(probe):
     run = recorded(probe.path, probe.limit)
     kinds = PASSES['training pass']
     _verdict(probe, compare_passes(run, kinds), todos_of(run['name'], kinds))
     return 'each forward gets the output before it; each backward its forward\'s input and the grad after it'
 
 
-def accuracy_passes(module, probe):
+def accuracy_passes(probe):
     run = recorded(probe.path, probe.limit)
     kinds = PASSES['accuracy passes']
     _verdict(probe, compare_passes(run, kinds), todos_of(run['name'], kinds))
@@ -197,7 +223,7 @@ def default_result_name(network):
     return result_name(network.prefix, build_parser(network).parse_args([]))
 
 
-def result_file(module, probe):
+def result_file(probe):
     run = recorded(probe.path, probe.limit)
     wanted = run['result_name']
     if not run['written']:
@@ -213,39 +239,44 @@ def result_file(module, probe):
     return f'writes {name}, one accuracy per epoch, as the course\'s'
 
 
-def first_epoch(module, probe, run):
+def first_epoch(probe, run):
     """One epoch of the course's run `run`, once the checks have shown the driver's network and wiring
     to be the course's: the course's network (networks.py) trained as our drivers train it, with our
-    dnn_misc.py or, in a student process, the one given with --modules."""
+    dnn_misc.py or, in a student process, the one given with --modules (as pipeline.py does)."""
     recorded_run = recorded(probe.path, probe.limit)
     problems = compare_network(recorded_run['expected'], recorded_run['recorder'].built) + compare_passes(
         recorded_run, PASSES['training pass'] + PASSES['accuracy passes'])
     if any(fails for fails, _ in problems):
         raise Failed(f"{run.question} epoch 1 is not run: the network or the wiring of {os.path.basename(probe.path)} "
                      f"is not the course's (its checks say how)")
+    train, val = run.epoch1
+    which = os.path.basename(probe.modules) + ' given' if probe.modules else 'our dnn_misc.py'
     if probe.modules:
-        which = os.path.basename(probe.modules) + ' given'
-        student = Student(probe.modules, probe.limit)
+        code = RemoteCode(probe.modules, probe.limit)
         try:
-            student.load()
-            got = trained_epoch(run, RemoteClasses(student, probe.modules), student.optimizer)
+            code.load()
+            got, verify = remote_epoch(run, code)
+            if got == (train, val):
+                verify()
         except Raised as error:
             raise Failed(f'{run.question} epoch 1 did not finish: {os.path.basename(probe.modules)} raised '
                          f'{error.type_name}: {error}{error.where}') from None
         finally:
-            student.close()
+            code.close()
     else:
-        which = 'our dnn_misc.py'
-        got = trained_epoch(run, reference, SGD)
+        got = ours_epoch(run, reference)
     probe.figures = {'train': got[0], 'val': got[1]}
-    train, val = run.epoch1
     if got != (train, val):
         raise Failed(f"{run.question} epoch 1 gives training / validation accuracy {got[0]} / {got[1]}, "
                      f"the course's {train} / {val}")
     return f"{run.question} epoch 1 with {which}: {train} / {val}, as the course's (its wiring is the course's)"
 
 
-CHECKS = [('driver', 'network', network), ('driver', 'training pass', training_pass),
-          ('driver', 'accuracy passes', accuracy_passes), ('driver', 'result file', result_file)]
-PIPELINE = {run.question: ('driver', f'{run.question} epoch 1',
-                           lambda module, probe, run=run: first_epoch(module, probe, run)) for run in RUNS}
+def checks(name, questions=()):
+    """The checks of a driver of the course's network `name`, and the first epochs of its `questions`."""
+    return ([Check(name, 'network', network, 'driver'),
+             Check(name, 'training pass', training_pass, 'driver', tuple(todos_of(name, PASSES['training pass']))),
+             Check(name, 'accuracy passes', accuracy_passes, 'driver', tuple(todos_of(name, PASSES['accuracy passes']))),
+             Check(name, 'result file', result_file, 'driver')]
+            + [Check(name, f'{run.question} epoch 1', lambda probe, run=run: first_epoch(probe, run), 'driver')
+               for run in RUNS if run.driver == name and run.question in questions])

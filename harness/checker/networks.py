@@ -8,6 +8,8 @@ whether it trains), and each backward gets the input its forward got and the gra
 tests/test_networks.py checks that our drivers build and wire exactly these, with the same numbers.
 """
 
+from harness.training import Network
+
 RATE = 'dropout_rate'  # stands for build_model's argument
 
 _CNN = [('C1', 'conv_layer', 1, 25, 5, 1), ('nonlinear1', 'relu'), ('M1', 'max_pool', 2, 2)]
@@ -31,7 +33,6 @@ CHAINS = {  # driver: (its Network's settings, its modules before the loss: (nam
 def network(driver, dnn_misc):
     """The training.Network of the course's `driver` ('dnn_cnn_2'), made of the classes of the module
     `dnn_misc` (ours, a student's, or the recorder's stand-in)."""
-    from harness.training import Network  # not at import: it imports dnn_misc, which the worker sets first
     settings, layers = CHAINS[driver]
 
     def build_model(dropout_rate):

@@ -1,16 +1,17 @@
 """What every check uses: call a student's module as the drivers do, compare what it gives, say where it failed.
 
-A check is a function of (module, probe). It raises `Failed` with the line to
-print, or returns a short note (its largest error) for a PASS; `probe.warn`
-turns a PASS into a WARN, for deviations the course's pipeline tolerates.
+A check is a function of the probe. It raises `Failed` with the line to print, or returns a short note
+(its largest error) for a PASS; `probe.warn` turns a PASS into a WARN, for deviations the course's
+pipeline tolerates.
 """
 import importlib.util
 import os
 import sys
+from typing import Callable, NamedTuple
 
 import numpy as np
 
-from harness.checker.channel import missing
+from harness.checker.process import missing
 
 TOLERANCE = 1e-6
 
@@ -28,6 +29,16 @@ def import_file(name, path, register=False):
 
 class Failed(Exception):
     """A check failed; the message says what and where."""
+
+
+class Check(NamedTuple):
+    """One check: the module it names, what it checks, the function of the probe that checks it, its
+    kind ('module', 'pipeline' or 'driver', which sets its time limit) and the TODOs it covers."""
+    module: str
+    name: str
+    run: Callable
+    kind: str = 'module'
+    todos: tuple = ()
 
 
 def numerical_gradient(f, x, h=1e-6):
@@ -62,11 +73,11 @@ def relative_error(a, b):
 
 
 class Probe:
-    """One check's calls into a student's modules, in the student process (channel.Student), and the
+    """One check's calls into a student's modules, in the student process (RemoteCode), and the
     warnings they earned."""
 
-    def __init__(self, student, path, limit=10.0, modules=None):
-        self.student = student
+    def __init__(self, code, path, limit=10.0, modules=None):
+        self.code = code
         self.path = os.path.abspath(path)
         self.limit, self.modules = limit, modules  # a driver's check: its time limit, the dnn_misc.py to train with
         self.warnings = []
@@ -77,21 +88,21 @@ class Probe:
 
     def make(self, class_name, *args):
         """An instance of the student's class, or FAIL naming what is missing."""
-        module = self.student.make(class_name, args)
+        module = self.code.make(class_name, args)
         if module is None:
             raise Failed(f'{os.path.basename(self.path)} has no class {class_name}')
         return module
 
     def call(self, obj, label, method, *args, **kwargs):
         """obj.method(*args, **kwargs), on arrays of its own; WARN if it changed one in place."""
-        answer = self.student.call(obj, method, args, kwargs, back_args=True)
+        answer = self.code.call(obj, method, args, kwargs, back_args=True)
         if missing(answer, 'method'):
             raise Failed(f'{label} has no method {method}')
         result, after, names = answer
         after = after if isinstance(after, list) else []
-        for index, (given, changed) in enumerate(zip(args, after)):
-            if isinstance(given, np.ndarray) and not (isinstance(changed, np.ndarray) and changed.shape == given.shape
-                                                      and np.array_equal(changed, given)):
+        for index, (sent, changed) in enumerate(zip(args, after)):
+            if isinstance(sent, np.ndarray) and not (isinstance(changed, np.ndarray) and changed.shape == sent.shape
+                                                     and np.array_equal(changed, sent)):
                 name = names[index] if index < len(names) else f'number {index + 1}'
                 self.warn(f"{label}.{method} changed its argument {name} in place (its results are right, and the "
                           f"drivers never use that argument again, so the course's pipeline gives the same numbers)")
@@ -99,14 +110,14 @@ class Probe:
 
     def value(self, obj, method, *args, **kwargs):
         """obj.method(*args, **kwargs), with no questions asked: a finite difference's forward."""
-        answer = self.student.call(obj, method, args, kwargs)
+        answer = self.code.call(obj, method, args, kwargs)
         if missing(answer, 'method'):
             raise Failed(f'{obj.kind} has no method {method}')
         return answer
 
     def attribute(self, obj, label, name, key=None, default=Failed):
         """obj.name (or obj.name[key]), or FAIL naming what is missing (or `default`, when it has no `name`)."""
-        value = self.student.get(obj, name, key)
+        value = self.code.get(obj, name, key)
         if missing(value, 'attribute'):
             if default is not Failed:
                 return default
@@ -118,7 +129,7 @@ class Probe:
     def set(self, obj, label, name, key, value, in_place=False):
         """obj.name[key] = value; with in_place, into the array it holds there (finite differences
         perturb a parameter as the drivers update it, in place)."""
-        if missing(self.student.set(obj, name, key, value, in_place), 'attribute'):
+        if missing(self.code.set(obj, name, key, value, in_place), 'attribute'):
             raise Failed(f'{label} has no attribute {name}')
 
     def compare(self, what, got, expected, flat_ok=False, tolerance=TOLERANCE):

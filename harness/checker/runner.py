@@ -1,74 +1,89 @@
-"""Run checks in this process, the submission's code in a student process (channel.py), each check with a
+"""Run checks in this process, the submission's code in a student process (remote.py), each check with a
 time limit; a check past it, or one that ends the student process, is a FAIL, and the rest go on in a
 new student process."""
 import os
 import time
+import traceback
 
-from harness.checker.channel import Ended, Garbled, Raised, Student, TimedOut
+import numpy as np
 
-
-def _group(key):
-    """'student' of 'student:3'."""
-    return key.split(':')[0]
-
-
-def _check(key):
-    from harness.checker.groups import GROUPS
-    group, index = key.split(':')
-    return GROUPS[group][int(index)][2]
+from harness.checker.probe import Failed, Probe
+from harness.checker.process import Ended, Garbled, Raised, TimedOut
+from harness.checker.remote import RemoteCode
 
 
 def ended(how, what):
     return f'{what} ended the process that runs the checks ({how}): an exit, a crash or too much memory'
 
 
-def run_checks(path, checks, limits, modules=None):
-    """Run `checks` [(name, group:index)] on the file at `path`; yield (name, result), the result a
-    dict with 'verdict', 'message' and, for the pipeline, 'figures' (and a driver's 'todos').
+def fail(message):
+    return {'verdict': 'FAIL', 'message': message}
 
-    limits(group) is a check's time limit in seconds; loading the file has the limit of the first
-    check. modules: for a driver's checks, the dnn_misc.py it trains with.
+
+def run_checks(path, checks, limits, modules=None):
+    """Run `checks` (Check) on the file at `path`; yield (check, result), the result a dict with
+    'verdict', 'message' and, for the pipeline, 'figures' (and a driver's 'todos').
+
+    limits(kind) is a check's time limit in seconds; loading the file has the limit of the first
+    check. modules: for a driver's checks, the dnn_misc.py it trains with. A check of TODOs that
+    stopped before its lines were compared gives each TODO its verdict.
     """
-    filename = os.path.basename(path)
-    if all(_group(key).startswith('driver') for _, key in checks):
-        yield from _driver_checks(path, checks, limits, modules)
-        return
+    run = _driver_checks(path, checks, limits, modules) if all(c.kind == 'driver' for c in checks) else \
+        _module_checks(path, checks, limits)
+    for check, result in run:
+        if check.todos and 'todos' not in result:
+            result['todos'] = dict.fromkeys(check.todos, result['verdict'])
+        yield check, result
+
+
+def _module_checks(path, checks, limits):
+    """A dnn_misc.py's checks, one student process after another."""
     pending = list(checks)
     while pending:
-        limit = limits(_group(pending[0][1]))
-        student = Student(path)
+        limit = limits(pending[0].kind)
+        code = RemoteCode(path, limit)
         try:
-            student.deadline = time.monotonic() + limit
-            try:
-                student.load()
-            except Raised as error:
-                message = f'{filename} does not import: {error.type_name}: {error}{error.where}'
-            except TimedOut:
-                message = f'loading {filename} did not return within {limit:g} s'
-            except Ended as end:
-                message = ended(end, f'loading {filename}')
-            except Garbled as garbled:
-                message = f'loading {filename} gave back {garbled}, not what the checks asked for'
-            else:
-                message = None
+            message = _load(code, limit)
             if message:
-                for name, _ in pending:
-                    yield name, {'verdict': 'FAIL', 'message': message}
+                for check in pending:
+                    yield check, fail(message)
                 return
             while pending:
-                name, key = pending.pop(0)
-                limit = limits(_group(key))
-                student.deadline = time.monotonic() + limit
-                try:
-                    yield name, run_one(_check(key), student, path)
-                except TimedOut:
-                    yield name, {'verdict': 'FAIL', 'message': f'did not return within {limit:g} s'}
+                check = pending.pop(0)
+                code.process.deadline = time.monotonic() + limits(check.kind)
+                result = _run_timed(check, code, path, limits(check.kind))
+                yield check, result
+                if result.get('ended'):
+                    del result['ended']
                     break  # the rest in a new student process
-                except Ended as end:
-                    yield name, {'verdict': 'FAIL', 'message': ended(end, 'this check')}
-                    break
         finally:
-            student.close()
+            code.close()
+
+
+def _load(code, limit):
+    """Why the file cannot be loaded in the student process, or None."""
+    filename = os.path.basename(code.path)
+    try:
+        code.load()
+    except Raised as error:
+        return f'{filename} does not import: {error.type_name}: {error}{error.where}'
+    except TimedOut:
+        return f'loading {filename} did not return within {limit:g} s'
+    except Ended as end:
+        return ended(end, f'loading {filename}')
+    except Garbled as garbled:
+        return f'loading {filename} gave back {garbled}, not what the checks asked for'
+    return None
+
+
+def _run_timed(check, code, path, limit, modules=None):
+    """run_one's result, or a FAIL marked 'ended' when the check ran out of time or ended the process."""
+    try:
+        return run_one(check, code, path, limit, modules)
+    except TimedOut:
+        return dict(fail(f'did not return within {limit:g} s'), ended=True)
+    except Ended as end:
+        return dict(fail(ended(end, 'this check')), ended=True)
 
 
 def _driver_checks(path, checks, limits, modules):
@@ -80,29 +95,22 @@ def _driver_checks(path, checks, limits, modules):
     except (SyntaxError, ValueError) as error:
         line = f' at {filename}:{error.lineno}' if getattr(error, 'lineno', None) else ''
         message = error.msg if isinstance(error, SyntaxError) else str(error)
-        for name, _ in checks:
-            yield name, {'verdict': 'FAIL', 'message': f'{filename} does not compile: {type(error).__name__}: '
-                                                       f'{message}{line}'}
+        for check in checks:
+            yield check, fail(f'{filename} does not compile: {type(error).__name__}: {message}{line}')
         return
-    for name, key in checks:
-        limit = limits(_group(key))
-        try:
-            yield name, run_one(_check(key), None, path, limit, modules)
-        except TimedOut:
-            yield name, {'verdict': 'FAIL', 'message': f'did not return within {limit:g} s'}
-        except Ended as end:
-            yield name, {'verdict': 'FAIL', 'message': ended(end, 'this check')}
+    for check in checks:
+        result = _run_timed(check, None, path, limits(check.kind), modules)
+        result.pop('ended', None)
+        yield check, result
 
 
-def run_one(check, student, path, limit=10.0, modules=None):
-    """{'verdict', 'message'} of one check, and 'figures' when it reports some (the pipeline's)."""
-    import numpy as np
-
-    from harness.checker.probe import Failed, Probe
-    probe = Probe(student, path, limit, modules)
+def run_one(check, code, path, limit=10.0, modules=None):
+    """{'verdict', 'message'} of one check, 'figures' when it reports some (the pipeline's), and 'todos'
+    when it gives each of its TODOs a verdict (a driver's)."""
+    probe = Probe(code, path, limit, modules)
     try:
         with np.errstate(all='ignore'):
-            note = check(student, probe)
+            note = check.run(probe)
         if probe.warnings:
             verdict, message = 'WARN', '; '.join(probe.warnings)
         else:
@@ -116,16 +124,16 @@ def run_one(check, student, path, limit=10.0, modules=None):
     except (Exception, SystemExit) as error:
         verdict, message = 'FAIL', raised(error, probe)
     result = {'verdict': verdict, 'message': message}
-    for extra in ('figures', 'todos'):  # the pipeline's figures; a driver's verdict per TODO
-        if getattr(probe, extra, None):
-            result[extra] = getattr(probe, extra)
+    if getattr(probe, 'figures', None):
+        result['figures'] = probe.figures
+    if getattr(probe, 'todos', None):
+        result['todos'] = probe.todos
     return result
 
 
 def raised(error, probe):
     """An exception a check met, in words: its type, its message (or that it has none), and where it
     rose: at the student's line, or in the checker's own code."""
-    import traceback
     kind = error.type_name if isinstance(error, Raised) else type(error).__name__
     text = f'{kind}: {error}' if str(error) else f'{kind} (with no message)'
     where = probe.where(error)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder's image (Ubuntu): a virtual
 # environment with NumPy, the grader's only dependency, beside the autograder's files; and the user
-# that runs a submission's code (harness/grader/sandbox.py, STUDENT_USER), who may read neither the
+# that runs a submission's code (harness/checker/launch.py, STUDENT_USER), who may read neither the
 # autograder's files (the answer key among them) nor its results.
 set -euo pipefail
 apt-get update

@@ -10,17 +10,17 @@ import os
 import numpy as np
 
 from harness import REPO
-from harness.checker.channel import missing
-from harness.checker.probe import Failed, import_file, numerical_gradient
-from harness.checker.student import gradient_check
+from harness.checker.process import missing
+from harness.checker.modules import gradient_check
+from harness.checker.probe import Check, Failed, import_file, numerical_gradient
 
-# Ours, whatever dnn_misc the worker loaded: what the student's are compared with, and what the
-# driver checks record with.
+# Ours, by its path, whatever dnn_misc.py sits beside the checked file: what the student's are
+# compared with, what the pipeline evaluates with, and what the driver checks record with.
 reference = import_file('reference_dnn_misc', os.path.join(REPO, 'dnn_misc.py'))
 reference_im2col = import_file('reference_dnn_im2col', os.path.join(REPO, 'dnn_im2col.py'))
 
 
-def dropout_draws(m, probe):
+def dropout_draws(probe):
     X = np.ones((3, 4))
     for r, is_train, draws, when in [(0.0, True, X.size, 'in training, even at rate 0'),
                                      (0.5, False, 0, 'at test time')]:
@@ -45,7 +45,7 @@ def _same_init(probe, class_name, args, shapes):
     return layer
 
 
-def conv_layer(m, probe):
+def conv_layer(probe):
     rng = np.random.RandomState(6)
     errors = []
     for C, O, k, s, H, W in [(2, 3, 3, 1, 5, 6), (1, 2, 5, 2, 7, 6)]:
@@ -61,7 +61,7 @@ def conv_layer(m, probe):
     return max(errors)
 
 
-def max_pool(m, probe):
+def max_pool(probe):
     rng = np.random.RandomState(7)
     errors = []
     for k, s, H, W in [(2, 2, 6, 4), (3, 2, 7, 5)]:
@@ -74,7 +74,7 @@ def max_pool(m, probe):
     return max(errors)
 
 
-def flatten_layer(m, probe):
+def flatten_layer(probe):
     X = np.random.RandomState(8).randn(2, 3, 4, 5)
     layer = probe.make('flatten_layer')
     error = probe.compare('flatten_layer.forward(X)', probe.call(layer, 'flatten_layer', 'forward', X),
@@ -92,23 +92,25 @@ def _loss_check(probe, class_name, X, Y):
     return max(error, probe.compare(f'{class_name}.backward(X, Y) after forward(X, Y)', grad, numeric))
 
 
-def softmax_cross_entropy(m, probe):
+def softmax_cross_entropy(probe):
     rng = np.random.RandomState(10)
     return _loss_check(probe, 'softmax_cross_entropy', rng.randn(5, 10) * 3, rng.randint(0, 10, (5, 1)))
 
 
-def sigmoid_cross_entropy(m, probe):
+def sigmoid_cross_entropy(probe):
     rng = np.random.RandomState(11)
     return _loss_check(probe, 'sigmoid_cross_entropy', rng.randn(6, 1) * 3, rng.randint(0, 2, (6, 1)))
 
 
-def add_momentum(m, probe):
+def add_momentum(probe):
     model = {'L1': reference.linear_layer(4, 3), 'nonlinear1': reference.relu(), 'C1': reference.conv_layer(2, 5, 3, 1),
              'loss': reference.softmax_cross_entropy()}
-    # The student process gets objects with these params (and none for the modules without).
-    like = {name: {'module_like': module.params} if hasattr(module, 'params') else {'module_like': None}
+    # The student process gets plain objects with what the course's code reads of a module: its params
+    # and its gradient (the course's add_momentum reads module.gradient[key].shape), or neither.
+    like = {name: probe.code.make_object(**{attribute: getattr(module, attribute)
+                                            for attribute in ('params', 'gradient') if hasattr(module, attribute)})
             for name, module in model.items()}
-    velocity = probe.student.function('dnn_misc', 'add_momentum', [like])
+    velocity = probe.code.function('dnn_misc', 'add_momentum', [like])
     if missing(velocity, 'function'):
         raise Failed(f'{os.path.basename(probe.path)} has no function add_momentum')
     expected = reference.add_momentum(model)
@@ -118,12 +120,12 @@ def add_momentum(m, probe):
     return max(probe.compare(f"add_momentum(model)['{key}']", velocity[key], value) for key, value in expected.items())
 
 
-def dnn_im2col(m, probe):
+def dnn_im2col(probe):
     """The dnn_im2col.py beside the student's file, or this repository's when there is none."""
     beside = os.path.join(os.path.dirname(probe.path), 'dnn_im2col.py')
     if os.path.isfile(beside):
         def theirs(name, *args):
-            got = probe.student.function('dnn_im2col', name, args)
+            got = probe.code.function('dnn_im2col', name, args)
             if missing(got, 'function'):
                 raise Failed(f'{beside} has no function {name}')
             return got
@@ -146,12 +148,12 @@ def dnn_im2col(m, probe):
 
 
 CHECKS = [
-    ('dropout', 'draws', dropout_draws),
-    ('conv_layer', 'forward and backward', conv_layer),
-    ('max_pool', 'forward and backward', max_pool),
-    ('flatten_layer', 'forward and backward', flatten_layer),
-    ('softmax_cross_entropy', 'forward and backward', softmax_cross_entropy),
-    ('sigmoid_cross_entropy', 'forward and backward', sigmoid_cross_entropy),
-    ('add_momentum', 'zero velocities', add_momentum),
-    ('dnn_im2col', 'the six functions', dnn_im2col),
+    Check('dropout', 'draws', dropout_draws),
+    Check('conv_layer', 'forward and backward', conv_layer),
+    Check('max_pool', 'forward and backward', max_pool),
+    Check('flatten_layer', 'forward and backward', flatten_layer),
+    Check('softmax_cross_entropy', 'forward and backward', softmax_cross_entropy),
+    Check('sigmoid_cross_entropy', 'forward and backward', sigmoid_cross_entropy),
+    Check('add_momentum', 'zero velocities', add_momentum),
+    Check('dnn_im2col', 'the six functions', dnn_im2col),
 ]

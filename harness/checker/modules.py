@@ -6,7 +6,7 @@ drivers do; finite differences go through forward only.
 """
 import numpy as np
 
-from harness.checker.probe import TOLERANCE, Failed, numerical_gradient, relative_error
+from harness.checker.probe import TOLERANCE, Check, Failed, numerical_gradient, relative_error
 
 
 def gradient_check(probe, layer, label, X, R, forward_args=(), flat_keys=()):
@@ -46,7 +46,7 @@ def _adds_up(got, earlier, expected):
     return relative_error(got, expected) >= TOLERANCE and relative_error(got - earlier, expected) < TOLERANCE
 
 
-def linear_forward(m, probe):
+def linear_forward(probe):
     layer = probe.make('linear_layer', 3, 2)
     probe.set(layer, 'linear_layer', 'params', 'W', np.array([[1.0, -1.0], [2.0, 0.5], [0.0, 3.0]]))
     probe.set(layer, 'linear_layer', 'params', 'b', np.array([[0.5, -2.0]]))
@@ -56,13 +56,13 @@ def linear_forward(m, probe):
                          [[5.5, 7.0], [-0.5, 5.0]])
 
 
-def linear_backward(m, probe):
+def linear_backward(probe):
     rng = np.random.RandomState(0)
     layer = probe.make('linear_layer', 4, 3)
     return gradient_check(probe, layer, 'linear_layer', rng.randn(5, 4), rng.randn(5, 3), flat_keys=('b',))
 
 
-def linear_initialisation(m, probe):
+def linear_initialisation(probe):
     np.random.seed(2)
     layer = probe.make('linear_layer', 3, 2)
     np.random.seed(2)
@@ -73,13 +73,13 @@ def linear_initialisation(m, probe):
                              probe.attribute(layer, 'linear_layer', 'params', 'b'), b))
 
 
-def relu_forward(m, probe):
+def relu_forward(probe):
     X = np.array([[-2.0, 0.0, 3.0], [1.5, -0.1, 0.2]])
     return probe.compare('relu.forward(X)', probe.call(probe.make('relu'), 'relu', 'forward', X),
                          [[0.0, 0.0, 3.0], [1.5, 0.0, 0.2]])
 
 
-def relu_backward(m, probe):
+def relu_backward(probe):
     layer = probe.make('relu')
     X = np.array([[-1.0, 2.0, 0.5, -3.0]])
     probe.call(layer, 'relu', 'forward', X)
@@ -92,7 +92,7 @@ def relu_backward(m, probe):
     return max(error, gradient_check(probe, probe.make('relu'), 'relu', X, rng.randn(4, 6)))
 
 
-def dropout_forward(m, probe):
+def dropout_forward(probe):
     X = np.arange(1.0, 13.0).reshape(3, 4)
     np.random.seed(0)
     keep = np.random.uniform(0.0, 1.0, X.shape) >= 0.5
@@ -104,7 +104,7 @@ def dropout_forward(m, probe):
     return max(error, probe.compare('dropout.forward(X, is_train=False)', out, X))
 
 
-def dropout_backward(m, probe):
+def dropout_backward(probe):
     rng = np.random.RandomState(2)
     X, R = rng.uniform(0.5, 2.0, (4, 5)) * rng.choice([-1, 1], (4, 5)), rng.randn(4, 5)
     layer = probe.make('dropout', 0.3)
@@ -115,7 +115,7 @@ def dropout_backward(m, probe):
     return probe.compare('dropout.backward(X, grad) after a training forward', grad, R * (out / X))
 
 
-def dropout_backward_at_test_time(m, probe):
+def dropout_backward_at_test_time(probe):
     rng = np.random.RandomState(4)
     X, R = rng.randn(3, 4), rng.randn(3, 4)
     layer = probe.make('dropout', 0.3)
@@ -135,12 +135,12 @@ def dropout_backward_at_test_time(m, probe):
 
 
 CHECKS = [
-    ('linear_layer', 'forward', linear_forward),
-    ('linear_layer', 'backward', linear_backward),
-    ('linear_layer', 'initialisation', linear_initialisation),
-    ('relu', 'forward', relu_forward),
-    ('relu', 'backward', relu_backward),
-    ('dropout', 'forward', dropout_forward),
-    ('dropout', 'backward', dropout_backward),
-    ('dropout', 'backward at test time', dropout_backward_at_test_time),
+    Check('linear_layer', 'forward', linear_forward),
+    Check('linear_layer', 'backward', linear_backward),
+    Check('linear_layer', 'initialisation', linear_initialisation),
+    Check('relu', 'forward', relu_forward),
+    Check('relu', 'backward', relu_backward),
+    Check('dropout', 'forward', dropout_forward),
+    Check('dropout', 'backward', dropout_backward),
+    Check('dropout', 'backward at test time', dropout_backward_at_test_time),
 ]
