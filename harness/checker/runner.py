@@ -52,9 +52,9 @@ def _module_checks(path, checks, limits):
                 check = pending.pop(0)
                 code.process.deadline = time.monotonic() + limits(check.kind)
                 result = _run_timed(check, code, path, limits(check.kind))
+                ended_process = result.pop('ended', False)
                 yield check, result
-                if result.get('ended'):
-                    del result['ended']
+                if ended_process:
                     break  # the rest in a new student process
         finally:
             code.close()
