@@ -9,8 +9,6 @@ stand-in module holds its params, which the driver's update changes in place and
 of its calls, and the gradient of its last backward. Like client.py, it imports nothing of ours but
 messages.py, the channel's format, beside it.
 """
-import contextlib
-import io
 import os
 import runpy
 import sys
@@ -35,8 +33,8 @@ class Driver:
         self.numbered = {}  # id: (number, array) of each array the checker gave, kept alive so ids stay unique
 
     def run(self, op):
-        """Run the driver at op['path'] as a script in op['cwd']; what it printed and the error it
-        stopped with (None, or 'NameError: ... at dnn_cnn_2.py:120')."""
+        """Run the driver at op['path'] as a script in op['cwd'] (what it prints goes nowhere); the error
+        it stopped with: None, or 'NameError: ... at dnn_cnn_2.py:120'."""
         path = os.path.abspath(op['path'])
         dnn_misc = types.ModuleType('dnn_misc')
         dnn_misc.np = np
@@ -45,12 +43,11 @@ class Driver:
         for name in op['functions']:
             setattr(dnn_misc, name, lambda *args, name=name: self.ask({'op': 'function', 'name': name,
                                                                        'args': list(args)}))
-        sys.modules['dnn_misc'], sys.argv, printed, error = dnn_misc, [path, *op['argv']], io.StringIO(), None
+        sys.modules['dnn_misc'], sys.argv, error = dnn_misc, [path, *op['argv']], None
         sys.path.insert(0, os.path.dirname(path))
         try:
             os.chdir(op['cwd'])
-            with contextlib.redirect_stdout(printed):
-                runpy.run_path(path, run_name='__main__')
+            runpy.run_path(path, run_name='__main__')
         except SystemExit as stop:
             if stop.code not in (None, 0):
                 error = f'SystemExit: {stop.code}'
@@ -58,7 +55,7 @@ class Driver:
             lines = [f for f in traceback.extract_tb(failure.__traceback__) if os.path.abspath(f.filename) == path]
             where = f' at {os.path.basename(path)}:{lines[-1].lineno}' if lines else ''
             error = ' '.join(f'{type(failure).__name__}: {failure}'.split())[:160] + where
-        return {'printed': printed.getvalue()[-100000:], 'error': error}
+        return error
 
     def stand_in(self, kind):
         """The class that stands for the course's `kind`."""

@@ -119,8 +119,7 @@ class Host:
 
 def run_driver(path, argv, folder, recorder, limit):
     """Run the driver at `path` as a script in `folder`, in a student process, its dnn_misc the
-    recorder's stand-in; its printed text and the error it stopped with (None, or 'NameError: ... at
-    dnn_cnn_2.py:120')."""
+    recorder's stand-in; the error it stopped with (None, or 'NameError: ... at dnn_cnn_2.py:120')."""
     if is_ours(path):  # ours reads data/ and writes outputs/ unless told otherwise
         argv = [*argv, '--data', os.path.join(folder, 'mnist_subset.json'), '--output_dir', folder]
     process = StudentProcess(path, limit, writable=[folder])
@@ -130,14 +129,14 @@ def run_driver(path, argv, folder, recorder, limit):
     try:
         ran = process.request([messages.encode_op(op, arrays)], arrays)[0]
     except TimedOut:
-        return '', f'did not finish within {limit:g} s'
+        return f'did not finish within {limit:g} s'
     except Ended as end:
-        return '', f'ended the process it ran in ({end})'
+        return f'ended the process it ran in ({end})'
     finally:
         process.close()
-    if not (isinstance(ran, dict) and isinstance(ran.get('printed'), str) and isinstance(ran.get('error'), (str, type(None)))):
-        raise Garbled('a driver\'s run that is not what it printed and how it stopped')
-    return ran['printed'], ran['error'] and short(ran['error'], 300)
+    if not isinstance(ran, (str, type(None))):
+        raise Garbled('a driver\'s run that does not say how it stopped')
+    return ran and short(ran, 300)
 
 
 def recorded(path, limit):
@@ -154,7 +153,7 @@ def recorded(path, limit):
         expected = expected_wiring(name, networks.network(name, ours.module()), ours)
         recorder = Recorder(reference)
         recorder.wiring = expected.wiring_for(recorder)
-        _, error = run_driver(path, ['--num_epoch', '1'], folder, recorder, limit)
+        error = run_driver(path, ['--num_epoch', '1'], folder, recorder, limit)
         # Files the student process wrote: read as plain files only (a link would lead the checker
         # to whatever the link names), and never more than a megabyte.
         written = sorted(f for f in os.listdir(folder) if f.endswith('.json') and f != 'mnist_subset.json'

@@ -25,7 +25,6 @@ from harness.evaluation import EpochEvaluation
 from harness.flags import build_parser
 from harness.sgd import SGD
 
-QUESTIONS = ['Q3.3', 'Q3.4', 'Q3.5', 'Q3.6', 'Q3.7', 'Q3.8']  # the runs our drivers make from dnn_misc.py alone
 SAME = 1e-6  # the largest relative error of numbers that are the same up to the order of sums
 
 CAUSES = [  # (a quick check, what its failure means for the pipeline), most telling first
