@@ -43,7 +43,8 @@ from harness.grader.grading import grade_submission  # noqa: E402
 from harness.result_files import write_atomically, write_or_rescue  # noqa: E402
 
 
-def parse_args(argv):
+def build_parser():
+    """The command line: the flags, their defaults and their help."""
     parser = argparse.ArgumentParser(prog='grade.py', description=__doc__.splitlines()[0])
     parser.add_argument('submissions', help="Canvas's submissions.zip or its folder, or a folder of zips and/or "
                                             "folders, one per submission")
@@ -65,6 +66,12 @@ def parse_args(argv):
     parser.add_argument('--template', metavar='DIR',
                         help="the course's template files (dnn_misc.py, dnn_cnn_2.py): note any given code "
                              "changed outside the TODOs")
+    return parser
+
+
+def parse_args(parser, argv):
+    """The flags, each checked on its own and against the others; a wrong one exits (status 2)
+    before any file is read."""
     args = parser.parse_args(argv)
     for wrong, message in [(args.j < 1, f'argument -j: must be an integer >= 1, got {args.j}'),
                            (not args.timeout > 0, f'argument --timeout: must be > 0 seconds, got {args.timeout:g}'),
@@ -76,32 +83,62 @@ def parse_args(argv):
         parser.error(f'{args.submissions}: no such folder or zip')
     if (args.assignment or args.missing_zero) and not args.canvas:
         parser.error('argument --assignment and --missing-zero: only with --canvas')
+    return args
+
+
+def load_inputs(args, parser):
+    """Read what the flags name into args, in this order: the rubric (args.items), the templates
+    (args.templates), the gradebook (args.gradebook, args.column), the submissions (args.entries,
+    and args.made for main to remove), the sandbox (args.sandbox). One that cannot be used exits
+    (status 2) as parse_args does."""
+    args.items = load_rubric(args.rubric, parser)
+    args.templates = load_templates(args.template, parser) if args.template else {}
+    if args.canvas:
+        args.gradebook, args.column = load_gradebook(args.canvas, args.assignment, args.out, parser)
+    list_submissions(args, parser)
+    args.sandbox = choose_sandbox(args, parser)
+
+
+def load_rubric(path, parser):
+    """The rubric's items, as rubric.load reads them."""
     try:
-        args.items = rubric.load(args.rubric)
+        return rubric.load(path)
     except rubric.RubricError as error:
         parser.error(f'--rubric {error}')
-    args.templates = {}
-    if args.template:
-        for name in ('dnn_misc.py', 'dnn_cnn_2.py'):
-            try:
-                with open(os.path.join(args.template, name), encoding='utf-8') as f:
-                    args.templates[name] = f.read()
-                ast.parse(args.templates[name])
-            except FileNotFoundError:
-                pass
-            except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as error:
-                parser.error(f'--template {os.path.join(args.template, name)}: cannot be read as Python ({error})')
-        if not args.templates:
-            parser.error(f'--template {args.template}: holds neither dnn_misc.py nor dnn_cnn_2.py')
-    out = os.path.abspath(args.out)
-    if args.canvas:
+
+
+def load_templates(folder, parser):
+    """{name: text} of the course's template files in the folder: one missing is left out, but not both."""
+    templates = {}
+    for name in ('dnn_misc.py', 'dnn_cnn_2.py'):
         try:
-            args.gradebook = gradebook.read_export(args.canvas)
-            args.column = gradebook.assignment_column(*args.gradebook[:2], args.assignment)
-        except gradebook.GradebookError as error:
-            parser.error(f'--canvas {error}')
-        if os.path.abspath(args.canvas) == os.path.abspath(canvas_path(out)):
-            parser.error(f'--canvas {args.canvas}: that is the file the import would be written to; rename it')
+            with open(os.path.join(folder, name), encoding='utf-8') as f:
+                templates[name] = f.read()
+            ast.parse(templates[name])
+        except FileNotFoundError:
+            pass
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as error:
+            parser.error(f'--template {os.path.join(folder, name)}: cannot be read as Python ({error})')
+    if not templates:
+        parser.error(f'--template {folder}: holds neither dnn_misc.py nor dnn_cnn_2.py')
+    return templates
+
+
+def load_gradebook(export, assignment, out, parser):
+    """(the export as gradebook.read_export reads it, the index of the assignment's column)."""
+    try:
+        table = gradebook.read_export(export)
+        column = gradebook.assignment_column(*table[:2], assignment)
+    except gradebook.GradebookError as error:
+        parser.error(f'--canvas {error}')
+    if os.path.abspath(export) == canvas_path(os.path.abspath(out)):
+        parser.error(f'--canvas {export}: that is the file the import would be written to; rename it')
+    return table, column
+
+
+def list_submissions(args, parser):
+    """Set args.entries, the submissions to grade, and args.made, the folders unpacked for them:
+    set before a download with nothing to grade exits, so that main removes those too."""
     try:
         args.entries, strangers, args.made = canvas.entries(args.submissions)
     except unpack.Refused as refused:
@@ -111,11 +148,14 @@ def parse_args(argv):
               f"files: {', '.join(strangers)}", file=sys.stderr)
     if not args.entries:
         parser.error(f'{args.submissions}: no submissions in it (zips or folders)')
+
+
+def choose_sandbox(args, parser):
+    """Where the submissions' code runs: sandbox.choose, refused (status 2) under --require-sandbox."""
     try:  # the student processes see nothing of the class or the grades: nothing needs hiding
-        args.sandbox = sandbox.choose(args.require_sandbox, args.timeout, args.memory)
+        return sandbox.choose(args.require_sandbox, args.timeout, args.memory)
     except sandbox.Unavailable as error:
         parser.exit(2, f'grade.py: error: {error} (--require-sandbox)\n')
-    return args
 
 
 def same_code_path(out):
@@ -179,8 +219,11 @@ def write_files(args, rows, graded_by, groups):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    try:
+    parser = build_parser()
+    args = parse_args(parser, argv)
+    args.made = []
+    try:  # what canvas.entries unpacks goes, whatever exits after it: a usage error, a refused sandbox
+        load_inputs(args, parser)
         return grade_class(args)
     finally:
         for folder in args.made:

@@ -202,6 +202,26 @@ def test_an_outer_zip_that_climbs_out_is_refused(tmp_path):
     assert not (tmp_path / 'out').exists() and not (tmp_path.parent / 'escaped_1_2_x.py').exists()
 
 
+@pytest.mark.parametrize('members, option, error', [
+    ({'ortizana_106_5007_dnn_misc.py': RIGHT['dnn_misc.py']}, '--require-sandbox',
+     'no sandbox: bwrap is not installed'),
+    ({'readme.txt': b'nothing to grade'}, '--missing-zero', 'only with --canvas'),  # before anything is unpacked
+    ({'readme.txt': b'nothing to grade'}, '-j1', 'no submissions in it (zips or folders)'),
+])
+def test_a_usage_error_leaves_nothing_unpacked(tmp_path, members, option, error):
+    """The download and a student's loose files are unpacked into $TMPDIR before the sandbox is chosen
+    (here bwrap is not on the PATH) and before a download with nothing to grade is refused."""
+    (tmp_path / 'submissions.zip').write_bytes(zipped(members))
+    (tmp_path / 'tmp').mkdir()
+    without_bwrap = dict(os.environ, PATH=str(tmp_path / 'none'), TMPDIR=str(tmp_path / 'tmp'))
+    result = subprocess.run([sys.executable, os.path.join(REPO, 'scripts', 'grade.py'),
+                             str(tmp_path / 'submissions.zip'), '--out', str(tmp_path / 'out' / 'grades.csv'), option],
+                            capture_output=True, text=True, timeout=120, env=without_bwrap)
+    assert result.returncode == 2 and 'Traceback' not in result.stderr
+    assert error in result.stderr.strip().splitlines()[-1], result.stderr
+    assert not list((tmp_path / 'tmp').iterdir()) and not (tmp_path / 'out').exists()
+
+
 NO_LIST = 'does not end with the list of classmates the homework was discussed with'
 
 
