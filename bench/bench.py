@@ -142,7 +142,8 @@ def checkout_description(folder):
         return f'the checkout in `{folder}`'
 
 
-def main():
+def build_parser():
+    """The command line; --child is how a measurement runs itself in a fresh process."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--epochs', type=int, default=3,
                         help='epochs per measurement (at least 2: each repeat also runs 1, for the marginal figure)')
@@ -152,14 +153,11 @@ def main():
     parser.add_argument('--baseline', metavar='DIR', help='also measure another checkout of this repository')
     parser.add_argument('--output', default=os.path.join(HERE, 'RESULTS.md'))
     parser.add_argument('--child', nargs=2, metavar=('KIND', 'QUESTION'), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser
 
-    if args.child:
-        kind, question = args.child
-        measure = measure_ours if kind == 'ours' else measure_torch
-        print(json.dumps(measure(question, args.epochs)))
-        return 0
 
+def questions_to_measure(parser, args):
+    """The --configs questions, once the flags are checked: a wrong one exits (status 2)."""
     questions = args.configs.split(',')
     unknown = set(questions) - {q for q, _, _ in CONFIGS}
     if unknown:
@@ -170,29 +168,48 @@ def main():
         parser.error(f'--baseline {args.baseline}: not a checkout of this repository (no bench/bench.py)')
     if args.epochs < 2:
         parser.error('--epochs: at least 2, so that one more epoch than one can be timed')
+    return questions
+
+
+def measure_question(question, kinds, args):
+    """{kind: its medians over the repeats} of one question, and each other kind's ratios to ours."""
+    runs = {kind: [] for kind in kinds}
+    marginal = {kind: [] for kind in kinds}
+    for repeat in range(args.repeat):
+        for kind in kinds if repeat % 2 == 0 else kinds[::-1]:  # who goes first alternates too
+            long, short = (run_child(kind, question, epochs, args.baseline) for epochs in (args.epochs, 1))
+            runs[kind].append(long)
+            marginal[kind].append(marginal_seconds(long, short, args.epochs))
+    result = {kind: {'total_s': statistics.median(map(total_seconds, runs[kind])),
+                     'marginal_s': statistics.median(marginal[kind]),
+                     'background': any(run.get('background', False) for run in runs[kind]),
+                     **{key: statistics.median(run[key] for run in runs[kind])
+                        for key in ('load_s', 'eval_s', 'peak_mb', 'worker_peak_mb')
+                        if all(key in run for run in runs[kind])}}
+              for kind in kinds}
+    for other in kinds[1:]:
+        # Each repeat ran ours and the others back to back: the ratio within a repeat is
+        # the fairest comparison on a machine whose speed drifts from minute to minute.
+        ratios = [a / b for a, b in zip(marginal['ours'], marginal[other])]
+        result[other + '_ratios'] = ratios
+        result[other + '_ratio'] = statistics.median(ratios)
+    return result
+
+
+def main():
+    parser = build_parser()
+    args = parser.parse_args()
+    if args.child:
+        kind, question = args.child
+        measure = measure_ours if kind == 'ours' else measure_torch
+        print(json.dumps(measure(question, args.epochs)))
+        return 0
+
+    questions = questions_to_measure(parser, args)
     kinds = ['ours'] + ['torch'] * args.torch + ['baseline'] * bool(args.baseline)
     results = {}
     for question in questions:
-        runs = {kind: [] for kind in kinds}
-        marginal = {kind: [] for kind in kinds}
-        for repeat in range(args.repeat):
-            for kind in kinds if repeat % 2 == 0 else kinds[::-1]:  # who goes first alternates too
-                long, short = (run_child(kind, question, epochs, args.baseline) for epochs in (args.epochs, 1))
-                runs[kind].append(long)
-                marginal[kind].append(marginal_seconds(long, short, args.epochs))
-        results[question] = {kind: {'total_s': statistics.median(map(total_seconds, runs[kind])),
-                                    'marginal_s': statistics.median(marginal[kind]),
-                                    'background': any(run.get('background', False) for run in runs[kind]),
-                                    **{key: statistics.median(run[key] for run in runs[kind])
-                                       for key in ('load_s', 'eval_s', 'peak_mb', 'worker_peak_mb')
-                                       if all(key in run for run in runs[kind])}}
-                             for kind in kinds}
-        for other in kinds[1:]:
-            # Each repeat ran ours and the others back to back: the ratio within a repeat is
-            # the fairest comparison on a machine whose speed drifts from minute to minute.
-            ratios = [a / b for a, b in zip(marginal['ours'], marginal[other])]
-            results[question][other + '_ratios'] = ratios
-            results[question][other + '_ratio'] = statistics.median(ratios)
+        results[question] = measure_question(question, kinds, args)
         print(question, json.dumps(results[question]), flush=True)
 
     write_report(args, results)
@@ -212,7 +229,8 @@ def budget_verdict(ratios):
     return 'too wide to call'
 
 
-def write_report(args, results):
+def report_preamble(args, results):
+    """The report's lines above its table: the machine, the command, and how to read the figures."""
     lines = [
         '# Benchmark: seconds per epoch',
         '',
@@ -239,6 +257,11 @@ def write_report(args, results):
                   ' the pages it shares with training, from the fork, count in both figures.', '']
     if args.baseline:
         lines += [f'Baseline: {checkout_description(args.baseline)}, measured by its own `bench/bench.py`.', '']
+    return lines
+
+
+def results_table(results):
+    """The report's table: a row per question, ours and then each other kind measured."""
     header = '| question | ours: s/epoch | marginal | of which evaluating | data load s | peak MB |'
     rule = '|---|---|---|---|---|---|'
     others = [(kind, label) for kind, label in [('torch', 'PyTorch'), ('baseline', 'baseline')]
@@ -249,7 +272,7 @@ def write_report(args, results):
         if kind == 'torch':
             header += f' budget {BUDGET:g} |'
             rule += '---|'
-    lines += [header, rule]
+    lines = [header, rule]
     for question, result in results.items():
         ours = result['ours']
         alongside = ' alongside training' if ours['background'] else ''
@@ -263,6 +286,12 @@ def write_report(args, results):
             if kind == 'torch':
                 row += f' {budget_verdict(ratios)} |'
         lines.append(row)
+    return lines
+
+
+def write_report(args, results):
+    """--output (RESULTS.md), its '## History' kept, and results.json beside it."""
+    lines = report_preamble(args, results) + results_table(results)
     history = kept_history(args.output)
     with open(args.output, 'w') as f:
         f.write('\n'.join(lines) + '\n' + history)
