@@ -5,27 +5,20 @@ not, the quick checks name the likeliest cause.
 
 The figures are the checker's own. The student process trains, with the checker's data, minibatches
 and random stream; the checker then reads the parameters that training left and evaluates them here,
-with our modules, and no label of an evaluation enters the student process. Figures that are the
-course's count once two checks, at points the operating system's randomness picks, have held: one
-training step made again here from the parameters before it leaves the parameters handed back after
-it; and the student's modules at test time, on a random batch, give what ours give with its
-parameters. The grader compares the figures with a student's result files.
+with our modules: no label of an evaluation enters the student process. Figures that are the
+course's count once audit.py's checks hold. The grader compares them with a student's result files.
 """
 import os
-import random
-
-import numpy as np
 
 from harness import training
 from harness.checker import modules, provided
+from harness.checker.audit import AuditedSGD, check_start, check_step, check_test_time, reference_model
 from harness.checker.networks import network as course_network
-from harness.checker.probe import Check, Failed, Probe, relative_error
+from harness.checker.probe import Check, Failed, Probe
 from harness.course import BY_QUESTION, tolerance
 from harness.evaluation import EpochEvaluation
 from harness.flags import build_parser
 from harness.sgd import SGD
-
-SAME = 1e-6  # the largest relative error of numbers that are the same up to the order of sums
 
 CAUSES = [  # (a quick check, what its failure means for the pipeline), most telling first
     (modules.linear_initialisation, "the initial weights are not drawn as the course's: "
@@ -76,52 +69,6 @@ class RemoteClasses:
         return make
 
 
-class AuditedSGD:
-    """The drivers' SGD in the student process (RemoteCode.optimizer), with the parameters read back
-    around one step, `at`: after steps at - 1, at and at + 1, with NumPy's stream before and after
-    step `at`, and its minibatch."""
-
-    def __init__(self, code, model, learning_rate, alpha, lambda_, steps):
-        code.optimizer(model, learning_rate, alpha, lambda_)
-        self.code, self.model, self.learning_rate = code, model, learning_rate
-        self.at, self.done = random.SystemRandom().randrange(2, steps - 1), 0
-        self.params, self.states, self.batch = {}, {}, None
-
-    def step(self, first_input=None):
-        if self.done == self.at:
-            forwards = [(module, args) for module, method, args, _ in self.code.calls if method == 'forward']
-            self.batch = forwards[0][1][0], forwards[-1][1][1]  # the first module's input, the loss's labels
-        self.code.step(self.learning_rate, first_input)
-        self.done += 1
-        if self.at - 1 <= self.done <= self.at + 1:
-            self.params[self.done] = read_params(self.code, self.model)  # it waits: the stream comes back
-            self.states[self.done] = np.random.get_state()
-
-
-def read_params(code, model):
-    """{module name: what its params are} of the modules whose course's class has params."""
-    names = [name for name, module in model.items() if module.kind in ('linear_layer', 'conv_layer')]
-    return dict(zip(names, code.request([{'op': 'get', 'of': model[name].number, 'name': 'params'} for name in names])))
-
-
-def reference_model(network, args, params, question):
-    """The course's `network` made of our modules, with the run's flags `args` and the parameters
-    `params` of the student's."""
-    state = np.random.get_state()
-    model = network.build_model(args.dropout_rate)  # its initial draws, forgotten at once
-    np.random.set_state(state)
-    for name, theirs in params.items():
-        for key, ours in model[name].params.items():
-            value = theirs.get(key) if isinstance(theirs, dict) else None
-            flat = ours.ndim == 2 and ours.shape[0] == 1 and getattr(value, 'shape', None) == ours.shape[1:]
-            if not (isinstance(value, np.ndarray) and (value.shape == ours.shape or flat)):
-                kind = f'of shape {value.shape}' if isinstance(value, np.ndarray) else f'a {type(value).__name__}'
-                raise Failed(f"{question} epoch 1: after training, {name}.params['{key}'] is {kind}, expected an "
-                             f"array of shape {ours.shape}")
-            model[name].params[key] = value.reshape(ours.shape)
-    return model
-
-
 def figures(network, model, data, B):
     """(training, validation accuracy) of the model, evaluated here, as our drivers evaluate."""
     return tuple(EpochEvaluation(network, model, data, B, background=False).measure(model)[1:3])
@@ -162,58 +109,10 @@ def remote_epoch(run, code):
     steps = len(data['train'][0]) // args.minibatch_size
     model, sgd = trained(network, args, lambda model, *flags: AuditedSGD(code, model, *flags, steps=steps))
     ours = course_network(run.driver, provided.reference)
-    mine = reference_model(ours, args, read_params(code, model), run.question)
+    mine = reference_model(ours, args, sgd.params[steps], run.question)
     got = figures(ours, mine, data, args.minibatch_size)
-    return got, lambda: (check_step(run, ours, sgd, args), check_test_time(run, code, network, model, ours, mine, data))
-
-
-def check_step(run, network, sgd, args):
-    """FAIL unless step `sgd.at`, made here from the parameters the student process handed back before
-    it (and the step before, for the velocity), gives what it handed back after it, with the same draws."""
-    previous, before, after = (reference_model(network, args, sgd.params[sgd.at + d], run.question) for d in (-1, 0, 1))
-    state = np.random.get_state()
-    np.random.set_state(sgd.states[sgd.at])
-    x, y = sgd.batch
-    scores, cache = network.forward(before, x, True)
-    before['loss'].forward(scores, y)
-    network.backward(before, x, cache, before['loss'].backward(scores, y))
-    drawn = np.random.get_state()
-    np.random.set_state(state)
-    same_draws = np.array_equal(drawn[1], sgd.states[sgd.at + 1][1]) and drawn[2:] == sgd.states[sgd.at + 1][2:]
-    for name, module in before.items():
-        for key, param in getattr(module, 'params', {}).items():
-            g = module.gradient[key].reshape(param.shape) + args.lambda_ * param
-            velocity = param - previous[name].params[key]
-            expected = param + args.alpha * velocity - args.learning_rate * g if args.alpha > 0 else param - args.learning_rate * g
-            error = relative_error(after[name].params[key] - param, expected - param)
-            if not (error < SAME and same_draws):
-                raise Failed(f"{run.question} epoch 1: the parameters it hands back are not what its training steps "
-                             f"leave: step {sgd.at + 1}, made again from the parameters before it, gives {name}.params"
-                             f"['{key}'] other values (max relative error {error:.2e})"
-                             + ('' if same_draws else ' and draws other random numbers'))
-
-
-def check_test_time(run, code, network, model, ours, mine, data):
-    """FAIL unless the student's modules, at test time on a random batch of each split, give what ours give
-    with its parameters on the same inputs; the FAIL names the first module where the two part."""
-    pick = random.SystemRandom()
-    for split in ('train', 'valid'):
-        X = data[split][0]
-        x = X[sorted(pick.sample(range(len(X)), min(network.eval_batch, len(X))))]
-        scores, inputs = network.forward(model, x, False)
-        outputs = code.values(inputs[1:] + [scores])
-        if not (isinstance(outputs, list) and len(outputs) == len(inputs)):
-            raise Failed(f'{run.question} epoch 1: its test-time outputs came back as something else than a list')
-        for (name, module), fed, output in zip(list(mine.items())[:-1], [x] + outputs, outputs):
-            if not (isinstance(fed, np.ndarray) and isinstance(output, np.ndarray)):
-                raise Failed(f'{run.question} epoch 1: at test time {name}.forward gives a '
-                             f'{getattr(output, "type_name", type(output).__name__)}, not an array')
-            expected = module.forward(fed, is_train=False) if module.__class__.__name__ == 'dropout' else module.forward(fed)
-            error = relative_error(output, expected) if output.shape == expected.shape else float('inf')
-            if not error < SAME:
-                raise Failed(f"{run.question} epoch 1: its evaluation is not what its trained parameters give: at test "
-                             f"time {name}.forward ({module.__class__.__name__}) gives other numbers than the course's "
-                             f"on the same input (max relative error {error:.2e})")
+    return got, lambda: (check_start(run, ours, sgd, args), [check_step(run, ours, sgd, args, at) for at in sgd.audited],
+                         check_test_time(run, code, network, model, ours, mine, data))
 
 
 def first_epoch(probe, question):
