@@ -131,16 +131,18 @@ def test_a_cheat_earns_no_more_than_its_own_code(autograder, tmp_path, with_bwra
 
 
 @pytest.mark.parametrize('case', ['main-broken', 'builtins-right', 'fds-broken', 'on-path', 'answer-equal',
-                                  'exit-in-check'])
+                                  'exit-in-check', 'scores-from-loss-broken', 'scores-from-table-broken',
+                                  'loss-value-broken', 'params-swapped-broken', 'client-wrapped-broken',
+                                  'params-swapped-init'])
 def test_the_battery_through_run_autograder(autograder, case):
-    """Cases of tests/test_trust.py's battery, each graded as Gradescope grades it: each earns no
-    more than its honest twin, and leaves the autograder's source as it was."""
-    from test_trust import cases
+    """Cases of tests/test_trust.py's battery, the forgeries' broken variants among them, each graded as
+    Gradescope grades it: each earns no more than its honest twin, and leaves the autograder's source as it was."""
+    from test_trust import battery
     if not sandbox.choose().bwrap:
         pytest.skip('no bubblewrap here')
     root, _ = autograder
-    source, worth = cases()[case]
+    source, worth, files = battery()[case]
     before = tree_digest(root / 'source')
-    results = run(root, {'dnn_misc.py': source, 'dnn_cnn_2.py': DRIVER})
+    results = run(root, {'dnn_misc.py': source, 'dnn_cnn_2.py': DRIVER, **files})
     assert results['score'] <= worth, results['tests']
     assert tree_digest(root / 'source') == before

@@ -6,6 +6,12 @@ ones whose relu.backward returns grad unchanged. Each is graded in one class bes
 handed in honestly, with bubblewrap and without it, and earns no more than its honest twin: 36 for
 the right modules and 31 for the broken relu (no result files: 25 for the modules and 11 for
 Q3.9), and 11 at most for a file with no modules of its own.
+
+The forgeries (tests/forgeries.py) are the same modules, right or broken, handed in with the course's
+Q3.3 result file, with code that steers the figures the checker reads back toward the course's first
+epoch: they earn what their honest twins earn, 38 and 31 (the result file's 2 points only with the
+right modules); and the parameters swapped after the last step in right modules but for the initial
+weights' scale, which no item grades, earn 36, as those modules do.
 """
 import csv
 import os
@@ -16,6 +22,7 @@ import time
 import pytest
 
 from conftest import REPO, ROW_BIAS, course_style_source
+from forgeries import FORGERIES, forgery, handed_in
 from harness.grader import sandbox
 
 pytestmark = pytest.mark.slow  # two gradings of a class of cheats
@@ -26,6 +33,9 @@ DRIVER = open(os.path.join(REPO, 'tests', 'course_style', 'dnn_cnn_2.py')).read(
 RIGHT = course_style_source(ROW_BIAS)
 BROKEN = course_style_source(ROW_BIAS + [('backward_output = grad * self.mask', 'backward_output = grad')])
 HONEST = {'right': 36, 'broken': 31}
+# Every step right, but not the course's start: only the initial parameters read back can tell.
+INIT = course_style_source(ROW_BIAS + [("np.random.normal(0, 0.1, (input_D, output_D))",
+                                        "np.random.normal(0, 0.12, (input_D, output_D))")])
 
 # The cheats run at import: each swallows what it raises, as a cheat would, so that the modules load.
 PRELUDES = {
@@ -94,12 +104,29 @@ def cases():
     return found
 
 
+def forged_cases():
+    """{folder: (its dnn_misc.py, its honest twin's worth, {other file handed in: its text})}: the
+    forgeries and their honest twins, each with Q3.3's result file, worth 2 points with right modules."""
+    found = {'honest-q33-right': (RIGHT, 38, handed_in()), 'honest-q33-broken': (BROKEN, 31, handed_in()),
+             'honest-q33-init': (INIT, 36, handed_in())}
+    for name in FORGERIES:
+        found[f'{name}-right'] = (RIGHT + forgery(name), 38, handed_in(name))
+        found[f'{name}-broken'] = (BROKEN + forgery(name), 31, handed_in(name))
+    found['params-swapped-init'] = (INIT + forgery('params-swapped'), 36, handed_in('params-swapped'))
+    return found
+
+
+def battery():
+    """Every case graded in the class: {folder: (its dnn_misc.py, its worth, {other file handed in: its text})}."""
+    return {**{name: (source, worth, {}) for name, (source, worth) in cases().items()}, **forged_cases()}
+
+
 def grade(root, sandboxed):
     """Grade the class of cases; {folder: its CSV row}, and what the grader printed."""
-    for name, (source, _) in cases().items():
+    for name, (source, _, files) in battery().items():
         (root / 'class' / name).mkdir(parents=True)
-        (root / 'class' / name / 'dnn_misc.py').write_text(source)
-        (root / 'class' / name / 'dnn_cnn_2.py').write_text(DRIVER)
+        for file, text in dict(files, **{'dnn_misc.py': source, 'dnn_cnn_2.py': DRIVER}).items():
+            (root / 'class' / name / file).write_text(text)
     env = dict(os.environ)
     if not sandboxed:
         env['PATH'] = str(root / 'no-bwrap')
@@ -145,6 +172,23 @@ def test_without_the_sandbox_every_cheat_but_reading_the_key_by_its_path_earns_i
     rows, result = unsandboxed
     assert 'NOT sandboxed' in result.stderr
     check(rows, holds_without_sandbox=False)
+
+
+def check_forged(rows):
+    assert [rows[f'honest-q33-{kind}']['total'] for kind in ('right', 'broken', 'init')] == ['38', '31', '36']
+    over = {name: (rows[name]['total'], rows[name]['Q3.3']) for name, (_, worth, _) in forged_cases().items()
+            if int(rows[name]['total']) > worth}
+    assert not over, f'forgeries that earn more than their honest twin (total, Q3.3): {over}'
+    assert all(rows[name]['Q3.2 relu.backward'] == '0' for name in forged_cases() if name.endswith('-broken'))
+
+
+@needs_bwrap
+def test_with_the_sandbox_no_forgery_earns_more_than_its_honest_twin(sandboxed):
+    check_forged(sandboxed[0])
+
+
+def test_without_the_sandbox_no_forgery_earns_more_than_its_honest_twin(unsandboxed):
+    check_forged(unsandboxed[0])
 
 
 def test_the_key_is_read_without_it(unsandboxed):
