@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 import zipfile
 
@@ -259,3 +260,29 @@ def test_without_proc_the_plain_student_process_gets_no_process_limit(tmp_path, 
     output = subprocess.run(command, capture_output=True, timeout=60, check=True, **options).stdout
     before = resource.getrlimit(resource.RLIMIT_NPROC)[0]
     assert output.split() == [str(before).encode(), str(launch.FILE_BYTES).encode()]
+
+
+@pytest.mark.skipif(not hasattr(os, 'geteuid') or os.geteuid() != 0 or not os.path.isdir('/proc'),
+                    reason='needs root, to run processes as another user, and Linux /proc')
+def test_what_a_grading_kills_of_its_users_processes_is_its_own(tmp_path):
+    """Two gradings on one machine, their code run as nobody: each kills what its runs left, and a
+    process of nobody's that no grading started, or another grading's, lives on."""
+    def as_nobody(**marks):
+        return subprocess.Popen(['sleep', '60'], env=dict(os.environ, **marks),
+                                preexec_fn=lambda: (os.setgid(launch.NOBODY), os.setuid(launch.NOBODY)))
+    daemon = as_nobody()  # running before the grading began
+    time.sleep(0.1)
+    grading = sandbox.Sandbox()
+    time.sleep(0.05)
+    processes = {'daemon': daemon, 'ours': as_nobody(**{sandbox.GRADING: grading.token}),
+                 'another grading': as_nobody(**{sandbox.GRADING: 'another'}), 'unmarked, after': as_nobody()}
+    try:
+        time.sleep(0.2)
+        sandbox.kill_user(launch.NOBODY, grading.token, grading.since)
+        time.sleep(0.2)
+        alive = {name: process.poll() is None for name, process in processes.items()}
+        assert alive == {'daemon': True, 'ours': False, 'another grading': True, 'unmarked, after': False}
+    finally:
+        for process in processes.values():
+            process.kill()
+            process.wait()

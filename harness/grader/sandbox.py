@@ -16,6 +16,7 @@ process limit, and the checker a time limit.
 """
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -27,6 +28,7 @@ from harness import BLAS_THREADS
 from harness.checker import PROC, Launcher, as_root, student_uid, student_user
 
 MAX_OUTPUT = 1 << 20  # of a run's standard output, what is read back
+GRADING = 'HW5_GRADING'  # in each run's environment: the grading it belongs to (kill_user)
 INSTALL = 'install the package bubblewrap (sudo apt-get install bubblewrap) to sandbox them'
 
 
@@ -43,6 +45,8 @@ class Sandbox:
         self.bwrap, self.why = bwrap, why
         self.timeout, self.memory_mb = timeout, memory_mb
         self._lock, self._running = threading.Lock(), 0  # runs at once (grade.py -j N)
+        self.token = secrets.token_hex(8)  # this grading's, in the environment of all it starts
+        self.since = uptime_ticks()  # when it began
 
     def describe(self):
         if self.bwrap:
@@ -67,7 +71,7 @@ class Sandbox:
         env = {name: os.environ[name] for name in ('PATH', 'LANG', 'LC_ALL', 'LD_LIBRARY_PATH', 'SYSTEMROOT')
                if name in os.environ}
         env.update(dict.fromkeys(BLAS_THREADS, '1'), PYTHONDONTWRITEBYTECODE='1', HW5_SANDBOX=self.spec(),
-                   TMPDIR=tempfile.gettempdir())
+                   TMPDIR=tempfile.gettempdir(), **{GRADING: self.token})
         uid = student_uid(bool(self.bwrap))
         if uid != os.getuid():  # the scratch copy becomes the student user's, who runs its code
             for folder, _, names in os.walk(scratch):
@@ -88,23 +92,47 @@ class Sandbox:
                 with self._lock:
                     self._running -= 1
                     if not self._running:  # what the student user left, once no other run is in flight
-                        kill_user(uid)
+                        kill_user(uid, self.token, self.since)
             out.seek(0)
             err.seek(0)
             lines = err.read(MAX_OUTPUT).decode('utf-8', 'replace').strip().splitlines()
             return status, out.read(MAX_OUTPUT), lines[-1] if lines else ''
 
 
-def kill_user(uid):
-    """Kill every process of the user `uid` (not ours): what a submission left running."""
+def kill_user(uid, token, since):
+    """Kill what a submission left running: the processes of the user `uid` (not ours) that carry this
+    grading's `token` in their environment, or carry no grading's at all (one that emptied its
+    environment) and started after `since` (clock ticks after boot), when the grading began. Another
+    grading's processes, and those the user ran before (a daemon of nobody's), are left alone."""
     if uid == os.getuid() or not os.path.isdir(PROC):
         return
+    ours = f'{GRADING}={token}'.encode()
     for pid in filter(str.isdigit, os.listdir(PROC)):
         try:
-            if os.stat(os.path.join(PROC, pid)).st_uid == uid:
+            if os.stat(os.path.join(PROC, pid)).st_uid != uid:
+                continue
+            with open(os.path.join(PROC, pid, 'environ'), 'rb') as f:
+                environ = f.read().split(b'\0')
+            unmarked = not any(entry.startswith(GRADING.encode() + b'=') for entry in environ)
+            if ours in environ or (unmarked and started(pid) >= since):
                 os.kill(int(pid), signal.SIGKILL)
-        except (OSError, ProcessLookupError):
+        except (OSError, ValueError, IndexError):
             continue
+
+
+def started(pid):
+    """When the process `pid` started, in clock ticks after boot (field 22 of Linux's /proc/PID/stat)."""
+    with open(os.path.join(PROC, str(pid), 'stat'), 'rb') as f:
+        return int(f.read().rsplit(b')', 1)[1].split()[19])
+
+
+def uptime_ticks():
+    """Clock ticks since boot, now; 0 without Linux's /proc."""
+    try:
+        with open('/proc/uptime') as f:
+            return int(float(f.read().split()[0]) * os.sysconf('SC_CLK_TCK'))
+    except (OSError, ValueError, AttributeError):
+        return 0
 
 
 def _why_not(bwrap):
