@@ -286,3 +286,19 @@ def test_what_a_grading_kills_of_its_users_processes_is_its_own(tmp_path):
         for process in processes.values():
             process.kill()
             process.wait()
+
+
+def test_what_a_student_process_is_shipped_every_user_may_read(tmp_path, monkeypatch):
+    """Gradescope's setup.sh closes the autograder's sources to other users (go-rwx), and the student
+    process runs as hw5student: the copies it is shipped are readable all the same."""
+    for source, _ in launch.SHIPPED:
+        (tmp_path / source).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(os.path.join(REPO, source), tmp_path / source)
+        os.chmod(tmp_path / source, 0o600)
+    monkeypatch.setattr(launch, 'REPO', str(tmp_path))
+    shipped = launch.ship()
+    try:
+        modes = {name: os.stat(os.path.join(shipped, name)).st_mode & 0o777 for _, name in launch.SHIPPED}
+        assert set(modes.values()) == {0o644} and os.stat(shipped).st_mode & 0o777 == 0o755, modes
+    finally:
+        shutil.rmtree(shipped)

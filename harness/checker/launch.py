@@ -35,12 +35,7 @@ def start(path, stdin, stdout, writable=()):
     """The student process for the submission file at `path`, started on these pipes, and the folder
     of the files it was shipped (the caller removes it). In a sandbox it sees the file's folder, the
     `writable` folders, and what it is shipped."""
-    shipped = tempfile.mkdtemp(prefix='shipped-')
-    os.mkdir(os.path.join(shipped, 'harness'))
-    for source, name in SHIPPED:
-        shutil.copy(os.path.join(REPO, source), os.path.join(shipped, name))
-    for folder in (shipped, os.path.join(shipped, 'harness')):
-        os.chmod(folder, 0o755)
+    shipped = ship()
     command = [sys.executable, '-I', os.path.join(shipped, 'client.py')]
     options = dict(stdin=stdin, stdout=stdout, stderr=subprocess.DEVNULL, start_new_session=True)
     spec = os.environ.get('HW5_SANDBOX')
@@ -48,6 +43,19 @@ def start(path, stdin, stdout, writable=()):
         command, options = Launcher(**json.loads(spec)).wrap(command, options, [shipped],
                                                               [os.path.dirname(path), *writable])
     return subprocess.Popen(command, **options), shipped
+
+
+def ship():
+    """A new folder of the files SHIPPED, which every user may read: the student process may run as a
+    user of its own, to whom the sources are closed (Gradescope's setup.sh closes /autograder/source)."""
+    shipped = tempfile.mkdtemp(prefix='shipped-')
+    os.mkdir(os.path.join(shipped, 'harness'))
+    for source, name in SHIPPED:
+        shutil.copyfile(os.path.join(REPO, source), os.path.join(shipped, name))
+        os.chmod(os.path.join(shipped, name), 0o644)
+    for folder in (shipped, os.path.join(shipped, 'harness')):
+        os.chmod(folder, 0o755)
+    return shipped
 
 
 def as_root():
