@@ -78,12 +78,11 @@ def driver_checks(sandbox, scratch, questions):
     return run_checker(sandbox, scratch, DRIVER + '.py', questions, 'dnn_misc.py')
 
 
-def epoch_figures(report, question):
-    """The figures of `question`'s epoch 1 in a checker report, or None."""
+def epoch_check(report, question):
+    """The check of `question`'s epoch 1 in a checker report, or None."""
     if isinstance(report, str):
         return None
-    check = next((c for c in report['checks'] if c['check'].startswith(question)), None)
-    return check and check.get('figures')
+    return next((c for c in report['checks'] if c['check'].startswith(question)), None)
 
 
 def read_result(scratch, name):
@@ -130,10 +129,12 @@ def result_column(name, record, problem, report, driver_report, has_modules):
     if name in DRIVER_RERUN:  # remade by the submission's driver and modules, whichever is wrong
         question, code = DRIVER_RERUN[name], f"the submission's {DRIVER}.py and modules"
         report = driver_report if has_modules else 'no dnn_misc.py'
-    if question and (name in DRIVER_RERUN or not isinstance(report, str)):
-        figures = epoch_figures(report, question)
+    if question:  # due a rerun: with no report (no code, or a checker that did not finish) it fails
+        check = epoch_check(report, question)
+        figures = check and check.get('figures')
         if not figures:
-            return 'FAIL', f'its epoch 1 cannot be compared: {code} did not run {question}'
+            why = report if isinstance(report, str) else check['message'] if check else 'no such check'
+            return 'FAIL', f'its epoch 1 cannot be compared: {code} did not run {question} ({why})'
         if (record['train'][0], record['val'][0]) != (figures['train'], figures['val']):
             return 'FAIL', (f"epoch 1 reads {record['train'][0]} / {record['val'][0]}, but {code} "
                             f"give {figures['train']} / {figures['val']}: not made by the code handed in")
