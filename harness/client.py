@@ -76,8 +76,7 @@ class Answerer:
         """The reply to a request, and its arrays."""
         copies, out, answers = Copies(arrays), [], []
         if request.get('random_state'):
-            keys, position, has_gauss, cached = request['random_state']
-            np.random.set_state(('MT19937', arrays[keys['$']].astype(np.uint32), position, has_gauss, cached))
+            messages.set_state(request['random_state'], arrays)
         for op in request['ops']:
             try:
                 args = messages.decode(op.get('args', []), copies, self.kept)
@@ -91,8 +90,7 @@ class Answerer:
                 break
         reply = {'answers': answers}
         if request.get('want_state'):
-            _, keys, position, has_gauss, cached = np.random.get_state()
-            reply['random_state'] = [messages.encode(keys, out), int(position), int(has_gauss), float(cached)]
+            reply['random_state'] = messages.state(out)
         return reply, out
 
     def where(self, error):

@@ -8,8 +8,9 @@ i-th array, {"#": n} what the receiving side keeps under the number n, {"map": {
 {"other": name} a value of no other kind, by its type's name.
 
 What the checker reads is not trusted (receive, decode): a header of at most MAX_HEADER bytes, arrays
-of numeric dtypes only and at most MAX_ARRAY bytes, values nested at most MAX_DEPTH deep, numbers by
-the name they were kept under; anything else is Garbled.
+of numeric dtypes only and at most MAX_ARRAY bytes in all as float64, values nested at most MAX_DEPTH
+deep, numbers by the name they were kept under, NumPy's random state as NumPy keeps it (state); anything
+else is Garbled.
 """
 import json
 import math
@@ -19,7 +20,7 @@ import numpy as np
 
 DTYPES = {np.dtype(d).str for d in ('?', 'i1', 'u1', 'i2', 'u2', 'i4', 'u4', 'i8', 'u8', 'f2', 'f4', 'f8')}
 MAX_HEADER = 16 << 20  # bytes of one header
-MAX_ARRAY = 1 << 30  # bytes of one array
+MAX_ARRAY = 1 << 30  # bytes of one message's arrays, as float64 (what the checker makes of them)
 MAX_DEPTH = 32  # of nested lists and dicts
 
 
@@ -124,16 +125,32 @@ def receive(read):
         header = json.loads(read(size))
         specs = header.pop('arrays')
         assert isinstance(specs, list)
-    except (ValueError, UnicodeDecodeError, AttributeError, KeyError, TypeError, AssertionError):
+    except (ValueError, UnicodeDecodeError, AttributeError, KeyError, TypeError, AssertionError, RecursionError):
         raise Garbled('a header that is not JSON with its arrays') from None
-    arrays = []
     for spec in specs:
-        if not (isinstance(spec, list) and len(spec) == 2 and spec[0] in DTYPES and isinstance(spec[1], list)
-                and len(spec[1]) <= 8 and all(type(n) is int and n >= 0 for n in spec[1])):
+        if not (isinstance(spec, list) and len(spec) == 2 and isinstance(spec[0], str) and spec[0] in DTYPES
+                and isinstance(spec[1], list) and len(spec[1]) <= 8 and all(type(n) is int and n >= 0 for n in spec[1])):
             raise Garbled(f'an array described as {str(spec)[:80]}')
-        dtype = np.dtype(spec[0])
-        nbytes = math.prod(spec[1]) * dtype.itemsize
-        if nbytes > MAX_ARRAY:
-            raise Garbled(f'an array of {nbytes} bytes')
-        arrays.append(np.frombuffer(read(nbytes), dtype=dtype).reshape(spec[1]))
-    return header, arrays
+    elements = sum(math.prod(shape) for _, shape in specs)
+    if elements * 8 > MAX_ARRAY:
+        raise Garbled(f'arrays of {elements} numbers in one message')
+    return header, [np.frombuffer(read(math.prod(shape) * np.dtype(dtype).itemsize), dtype=dtype).reshape(shape)
+                    for dtype, shape in specs]
+
+
+def state(arrays):
+    """NumPy's random state as it crosses, its keys appended to `arrays`."""
+    _, keys, position, has_gauss, cached = np.random.get_state()
+    return [encode(keys, arrays), int(position), int(has_gauss), float(cached)]
+
+
+def set_state(value, arrays):
+    """Make `value` (state's) NumPy's random state, or raise Garbled if it is not one."""
+    try:
+        keys, position, has_gauss, cached = value
+        keys = decode(keys, arrays)
+        assert isinstance(keys, np.ndarray) and keys.shape == (624,) and np.all((keys >= 0) & (keys < 2 ** 32))
+        assert type(position) is int and 0 <= position <= 624 and has_gauss in (0, 1) and math.isfinite(cached)
+        np.random.set_state(('MT19937', keys.astype(np.uint32), position, has_gauss, float(cached)))
+    except (AssertionError, TypeError, ValueError, OverflowError):
+        raise Garbled('a random state that is not NumPy\'s') from None

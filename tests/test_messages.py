@@ -29,6 +29,8 @@ def raw(header_bytes, body=b''):
     def read(size):
         chunk = data[position[0]:position[0] + size]
         position[0] += size
+        if len(chunk) < size:
+            raise EOFError
         return bytearray(chunk)
     return messages.receive(read)
 
@@ -64,7 +66,10 @@ def test_an_array_of_no_numeric_dtype_is_no_array():
     (json.dumps({'arrays': [['|O', [2]]]}).encode(), b'', 'described as'),
     (json.dumps({'arrays': [['<f8', [-1]]]}).encode(), b'', 'described as'),
     (json.dumps({'arrays': [['<f8', [2, 'x']]]}).encode(), b'', 'described as'),
-    (json.dumps({'arrays': [['<f8', [1 << 20, 1 << 20]]]}).encode(), b'', 'an array of'),
+    (json.dumps({'arrays': [['<f8', [1 << 20, 1 << 20]]]}).encode(), b'', 'numbers in one message'),
+    (json.dumps({'arrays': [['|b1', [1 << 13, 1 << 13]]] * 3}).encode(), b'', 'numbers in one message'),
+    (json.dumps({'arrays': [[[1], [2]]]}).encode(), b'', 'described as'),
+    (b'[' * 100000 + b']' * 100000, b'', 'not JSON'),
     (json.dumps({'no arrays': []}).encode(), b'', 'not JSON'),
 ])
 def test_what_is_not_the_format_is_garbled(header, body, why):
@@ -86,3 +91,25 @@ for _ in range(messages.MAX_DEPTH + 2):
 def test_a_value_that_is_not_the_format_is_garbled(value):
     with pytest.raises(Garbled):
         messages.decode(value, [np.zeros(2)], {1: 'kept'})
+
+
+@pytest.mark.parametrize('change', [{1: -10 ** 9}, {1: 10 ** 30}, {1: 625}, {2: 2}, {3: float('nan')}, {0: {'$': 1}}])
+def test_a_random_state_that_is_not_numpys_is_garbled(change):
+    arrays = []
+    value = messages.state(arrays)
+    arrays.append(np.zeros(3))
+    for index, new in change.items():
+        value[index] = new
+    before = np.random.get_state()
+    with pytest.raises(Garbled, match='random state'):
+        messages.set_state(value, arrays)
+    assert np.array_equal(np.random.get_state()[1], before[1])
+
+
+def test_a_random_state_crosses_whole():
+    arrays = []
+    value = messages.state(arrays)
+    expected = np.random.uniform(size=3)
+    np.random.seed(1)
+    messages.set_state(value, [array.astype(np.float64) for array in arrays])  # as the checker reads it
+    assert np.array_equal(np.random.uniform(size=3), expected)

@@ -112,6 +112,7 @@ class StudentProcess:
     def __init__(self, path, limit=10.0, writable=()):
         self.path, self.deadline = os.path.abspath(path), time.monotonic() + limit  # the runner sets each check's
         self.numbers, self.posted, self.stream_away, self.serve = 0, [], False, None
+        self.out_of_step = False  # after a garbled answer: the checks go on in a new process
         to_client, self.out = os.pipe()
         fd_in, from_client = os.pipe()
         self.pipe = Pipe(fd_in)
@@ -162,53 +163,56 @@ class StudentProcess:
         there until the next request that waits, which first takes every answer still due."""
         header = {'ops': ops, 'want_state': wait}
         if not self.stream_away:
-            _, keys, position, has_gauss, cached = np.random.get_state()
-            header['random_state'] = [messages.encode(keys, arrays), int(position), int(has_gauss), float(cached)]
+            header['random_state'] = messages.state(arrays)
         try:
             self.send(header, arrays)
             if not wait:
                 self.stream_away = True
                 self.posted.append(ops)
-                self._collect(MAX_POSTED)
+                self._raise(self._collect(MAX_POSTED))
                 return None
-            self._collect(0)
-            answers = self._answers(ops, take_state=True)
+            failure = self._collect(0)
+            if not isinstance(failure, Garbled):
+                answers = self._answers(ops, take_state=True)  # this request's reply, read even after a failure
         except (BrokenPipeError, EOFError):
             raise Ended(self.how_it_ended()) from None
-        self.stream_away = False
+        except Garbled:
+            self.out_of_step = True
+            raise
+        self._raise(failure)
         return answers
+
+    def _raise(self, failure):
+        """Raise `failure`, if any; a garbled answer leaves the channel out of step (`out_of_step`)."""
+        if isinstance(failure, Garbled):
+            self.out_of_step = True
+        if failure:
+            raise failure
 
     def _collect(self, left):
         """Take the answers of the requests sent without waiting, until at most `left` are due; on one
-        that failed, take all of them, then raise its error."""
+        that failed, take all of them. Returns the first failure, or None."""
         failure = None
         while len(self.posted) > left:
             try:
                 self._answers(self.posted.pop(0), missing_ok=False)
             except (Raised, Garbled) as error:
                 failure, left = failure or error, 0
-        if failure:
-            raise failure
+                if isinstance(error, Garbled):
+                    break  # what follows in the pipe cannot be told apart
+        return failure
 
     def _answers(self, ops, take_state=False, missing_ok=True):
         reply, arrays = self._next_reply()
         if not (isinstance(reply, dict) and isinstance(reply.get('answers'), list) and len(reply['answers']) <= len(ops)):
             raise Garbled('an answer that is not a list of answers')
         if take_state:
-            self._take_state(reply.get('random_state'), arrays)
+            messages.set_state(reply.get('random_state'), arrays)
+            self.stream_away = False
         results = [answer_of(op, answer, arrays, missing_ok) for op, answer in zip(ops, reply['answers'])]
         if len(results) < len(ops):
             raise Garbled(f'no answer to {ops[len(results)]["op"]}')
         return results
-
-    def _take_state(self, state, arrays):
-        try:
-            keys, position, has_gauss, cached = state
-            keys = messages.decode(keys, arrays)
-            assert isinstance(keys, np.ndarray) and keys.shape == (624,) and np.all((keys >= 0) & (keys < 2 ** 32))
-            np.random.set_state(('MT19937', keys.astype(np.uint32), int(position), int(has_gauss), float(cached)))
-        except (AssertionError, TypeError, ValueError, Garbled):
-            raise Garbled('a random state that is not NumPy\'s') from None
 
     def _next_reply(self):
         """The next reply, (header, [float64 arrays]), after serving the driver's calls that come first."""

@@ -52,7 +52,7 @@ def _module_checks(path, checks, limits):
                 check = pending.pop(0)
                 code.process.deadline = time.monotonic() + limits(check.kind)
                 result = _run_timed(check, code, path, limits(check.kind))
-                ended_process = result.pop('ended', False)
+                ended_process = result.pop('ended', False) or code.process.out_of_step
                 yield check, result
                 if ended_process:
                     break  # the rest in a new student process
@@ -73,6 +73,8 @@ def _load(code, limit):
         return ended(end, f'loading {filename}')
     except Garbled as garbled:
         return f'loading {filename} gave back {garbled}, not what the checks asked for'
+    except Exception as error:  # what the student process sent made the checker's own code stop
+        return f'loading {filename} gave back what stopped the checker ({type(error).__name__})'
     return None
 
 
@@ -92,7 +94,7 @@ def _driver_checks(path, checks, limits, modules):
     try:
         with open(path, 'rb') as f:
             compile(f.read(), path, 'exec')  # compiled, not run: nothing of it runs in this process
-    except (SyntaxError, ValueError) as error:
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as error:
         line = f' at {filename}:{error.lineno}' if getattr(error, 'lineno', None) else ''
         message = error.msg if isinstance(error, SyntaxError) else str(error)
         for check in checks:
