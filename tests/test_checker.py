@@ -257,3 +257,13 @@ def test_parameters_that_training_did_not_leave_earn_no_figures(tmp_path):
     q33 = next(c for c in checks if c['check'] == 'Q3.3 epoch 1')
     assert q33['verdict'] == 'FAIL' and 'figures' not in q33, q33
     assert 'the parameters it hands back are not what its training steps leave' in q33['message'], q33['message']
+
+
+@pytest.mark.slow
+def test_a_dropout_that_draws_nothing_at_rate_0_trains_as_the_courses(tmp_path):
+    """Its Q3.3 figures are the course's, and its parameters are what its steps leave: that it draws
+    fewer random numbers than the course's costs it the given code's dropout.draws check, not Q3.3."""
+    no_draw = [('        if is_train:\n', '        if is_train and self.r > 0:\n')]
+    status, modules, checks = check(student_file(tmp_path, ROW_BIAS + no_draw), '--pipeline', '--questions', 'Q3.3')
+    q33 = next(c for c in checks if c['check'] == 'Q3.3 epoch 1')
+    assert q33['verdict'] == 'PASS' and q33['figures'] == {'train': 0.919, 'val': 0.908}, q33
