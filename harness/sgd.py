@@ -22,8 +22,10 @@ class SGD:
         self.lambda_ = lambda_
         self._steps = 0
         velocity = add_momentum(model)
-        # One scratch array per parameter holds lr * g, so that a step allocates nothing.
-        self._slots = [(module, key, velocity[name + '_' + key], np.empty_like(param))
+        # One scratch array per parameter holds lr * g, so that a step allocates nothing. A velocity
+        # is updated in place in its parameter's shape: the course's add_momentum shapes it as the
+        # gradient, and a bias gradient of shape (D,) for a (1, D) bias is tolerated (a WARN).
+        self._slots = [(module, key, velocity[name + '_' + key].reshape(param.shape), np.empty_like(param))
                        for name, module in model.items() if hasattr(module, 'params')
                        for key, param in module.params.items()]
 
