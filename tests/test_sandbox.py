@@ -266,22 +266,26 @@ def test_without_proc_the_plain_student_process_gets_no_process_limit(tmp_path, 
                     reason='needs root, to run processes as another user, and Linux /proc')
 def test_what_a_grading_kills_of_its_users_processes_is_its_own(tmp_path):
     """Two gradings on one machine, their code run as nobody: each kills what its runs left, and a
-    process of nobody's that no grading started, or another grading's, lives on."""
-    def as_nobody(**marks):
-        return subprocess.Popen(['sleep', '60'], env=dict(os.environ, **marks),
-                                preexec_fn=lambda: (os.setgid(launch.NOBODY), os.setuid(launch.NOBODY)))
-    daemon = as_nobody()  # running before the grading began
+    process of nobody's that no grading started, or another grading's (its checker, root's, carries its
+    token too), lives on; one that claims a grading that is not in flight is killed."""
+    def started(user, **marks):
+        become = (lambda: (os.setgid(launch.NOBODY), os.setuid(launch.NOBODY))) if user == 'nobody' else None
+        return subprocess.Popen(['sleep', '60'], env=dict(os.environ, **marks), preexec_fn=become)
+    daemon = started('nobody')  # running before the grading began
     time.sleep(0.1)
     grading = sandbox.Sandbox()
     time.sleep(0.05)
-    processes = {'daemon': daemon, 'ours': as_nobody(**{sandbox.GRADING: grading.token}),
-                 'another grading': as_nobody(**{sandbox.GRADING: 'another'}), 'unmarked, after': as_nobody()}
+    another = {sandbox.GRADING: 'another'}
+    processes = {'daemon': daemon, 'ours': started('nobody', **{sandbox.GRADING: grading.token}),
+                 "another grading's checker": started('root', **another), "another grading's": started('nobody', **another),
+                 'unmarked, after': started('nobody'), 'forged': started('nobody', **{sandbox.GRADING: 'forged'})}
     try:
         time.sleep(0.2)
         sandbox.kill_user(launch.NOBODY, grading.token, grading.since)
         time.sleep(0.2)
         alive = {name: process.poll() is None for name, process in processes.items()}
-        assert alive == {'daemon': True, 'ours': False, 'another grading': True, 'unmarked, after': False}
+        assert alive == {'daemon': True, 'ours': False, "another grading's checker": True, "another grading's": True,
+                         'unmarked, after': False, 'forged': False}
     finally:
         for process in processes.values():
             process.kill()

@@ -101,20 +101,27 @@ class Sandbox:
 
 def kill_user(uid, token, since):
     """Kill what a submission left running: the processes of the user `uid` (not ours) that carry this
-    grading's `token` in their environment, or carry no grading's at all (one that emptied its
-    environment) and started after `since` (clock ticks after boot), when the grading began. Another
-    grading's processes, and those the user ran before (a daemon of nobody's), are left alone."""
+    grading's `token` in their environment, or that started after `since` (clock ticks after boot, when
+    the grading began) and carry no token of a grading in flight (whose checker, another user's
+    process, carries it too). Another grading's processes, and those the user ran before (a daemon of
+    nobody's), are left alone; a process that forges a token is not."""
     if uid == os.getuid() or not os.path.isdir(PROC):
         return
-    ours = f'{GRADING}={token}'.encode()
+    theirs, live = {}, set()  # pid: its token (or None), of uid's processes; the tokens other users' carry
     for pid in filter(str.isdigit, os.listdir(PROC)):
         try:
-            if os.stat(os.path.join(PROC, pid)).st_uid != uid:
-                continue
             with open(os.path.join(PROC, pid, 'environ'), 'rb') as f:
-                environ = f.read().split(b'\0')
-            unmarked = not any(entry.startswith(GRADING.encode() + b'=') for entry in environ)
-            if ours in environ or (unmarked and started(pid) >= since):
+                marks = [e.split(b'=', 1)[1] for e in f.read().split(b'\0') if e.startswith(GRADING.encode() + b'=')]
+            mark = marks[0].decode('ascii', 'replace') if marks else None
+            if os.stat(os.path.join(PROC, pid)).st_uid == uid:
+                theirs[pid] = mark
+            elif mark:
+                live.add(mark)
+        except OSError:
+            continue
+    for pid, mark in theirs.items():
+        try:
+            if mark == token or (mark not in live - {token} and started(pid) >= since):
                 os.kill(int(pid), signal.SIGKILL)
         except (OSError, ValueError, IndexError):
             continue
