@@ -25,7 +25,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from harness.checker import VERDICTS, driver, modules, pipeline, provided  # noqa: E402
+from harness.checker import VERDICTS, assigned, driver, pipeline, provided  # noqa: E402
 from harness.checker.driver import DRIVERS, PREFIXES, network_of  # noqa: E402
 from harness.checker.recorder import CLASSES as MODULES  # noqa: E402
 from harness.checker.runner import run_checks  # noqa: E402
@@ -101,7 +101,7 @@ def checks_of(args):
     """The checks (Check) to run on args.path."""
     if kind_of(args.path) == 'driver':
         return driver.checks(network_of(args.path), args.questions if args.pipeline else ())
-    return (modules.CHECKS + provided.CHECKS * args.all
+    return (assigned.CHECKS + provided.CHECKS * args.all
             + [check for check in pipeline.CHECKS if args.pipeline and check.name.split()[0] in args.questions])
 
 
@@ -116,11 +116,10 @@ def main(argv=None):
             print(f'{result["verdict"]}  {check.module + "." + check.name:44s} {result["message"]}', flush=True)
     counts = {verdict: sum(r['verdict'] == verdict for r in results) for verdict in VERDICTS}
     if args.json:
-        modules = {}
+        worst = {}
         for result in results:  # a module's verdict is its worst check's
-            worst = max(modules.get(result['module'], 'PASS'), result['verdict'], key=VERDICTS.index)
-            modules[result['module']] = worst
-        print(json.dumps({'file': os.path.abspath(args.path), 'checks': results, 'modules': modules,
+            worst[result['module']] = max(worst.get(result['module'], 'PASS'), result['verdict'], key=VERDICTS.index)
+        print(json.dumps({'file': os.path.abspath(args.path), 'checks': results, 'modules': worst,
                           'counts': counts}, indent=1))
     else:
         print(', '.join(f'{counts[v]} {v}' for v in VERDICTS))

@@ -35,9 +35,9 @@ def settings(net):
 @pytest.mark.parametrize('driver', list(CHAINS))
 def test_the_same_modules_built_and_wired(driver):
     wirings = []
-    for make in (lambda stand_in: our_network(driver, stand_in), lambda stand_in: network(driver, stand_in)):
+    for make in (lambda classes: our_network(driver, classes), lambda classes: network(driver, classes)):
         recorder = Recorder(dnn_misc)
-        net = make(recorder.module())
+        net = make(recorder.dnn_misc())
         expected = expected_wiring(driver, net, recorder)
         wirings.append(([(b.name, b.kind, b.arguments) for b in expected.built], expected.training,
                          expected.evaluation, settings(net)))

@@ -3,7 +3,7 @@ how it wires the modules in each pass.
 
 The driver runs as it would in the course's folder (its flags: --num_epoch 1), in a scratch
 folder that holds a small mnist_subset.json (10 samples a split), in a student process (client.py)
-whose dnn_misc is a stand-in: each module it makes and each call it makes is passed to this
+whose dnn_misc is stand_in.py's: each module it makes and each call it makes is passed to this
 process, where the recorder (recorder.py) makes and computes it with our modules and notes it. What
 it should do comes from the course's network of the same name (networks.py, never the driver at the
 top level, which may be the student's), made with the same recorder: its model dict names the
@@ -66,7 +66,7 @@ class Host:
     argument the driver gives back is known for the very array it was."""
 
     def __init__(self, recorder, process):
-        self.stand_in, self.process, self.table = recorder.module(), process, {}  # table: number: what it names
+        self.recorded, self.process, self.table = recorder.dnn_misc(), process, {}  # table: number: what it names
 
     def numbered(self, value):
         number = self.process.new_number()
@@ -95,14 +95,16 @@ class Host:
         if not (isinstance(args, list) and isinstance(kwargs, dict)):
             raise Garbled('a call from the driver whose arguments are not a list and a dict')
         if op['op'] == 'make' and op.get('class') in CLASSES:
-            module = getattr(self.stand_in, op['class'])(*args, **kwargs)
+            module = getattr(self.recorded, op['class'])(*args, **kwargs)
             answer = {name: dict(getattr(module, name)) for name in ('params', 'gradient') if hasattr(module, name)}
             return dict(answer, number=self.numbered(module)), []
         module = self.table.get(op.get('of'))
         if op['op'] == 'call' and op.get('method') in ('forward', 'backward') and hasattr(module, 'forward'):
             params = op.get('params') or {}
-            for key in getattr(module, 'params', {}):  # as the driver's update left them
+            for key, ours in getattr(module, 'params', {}).items():  # as the driver's update left them
                 if key in params:
+                    if np.shape(params[key]) != ours.shape:
+                        raise Garbled(f"a driver's {op['op']} whose params['{key}'] is not of shape {ours.shape}")
                     module.params[key] = np.array(params[key], dtype=np.float64)
             result = getattr(module, op['method'])(*args, **kwargs)
             answer = {'result': result}
@@ -113,13 +115,13 @@ class Host:
             answer['result'] = np.ascontiguousarray(result)  # sent as it is, so that it is found by identity
             return answer, [(self.numbered(result), answer['result'])]
         if op['op'] == 'function' and op.get('name') == 'add_momentum':
-            return self.stand_in.add_momentum(*args), []
+            return self.recorded.add_momentum(*args), []
         raise Garbled('a call from the driver that is no making, forward, backward or add_momentum')
 
 
 def run_driver(path, argv, folder, recorder, limit):
     """Run the driver at `path` as a script in `folder`, in a student process, its dnn_misc the
-    recorder's stand-in; the error it stopped with (None, or 'NameError: ... at dnn_cnn_2.py:120')."""
+    recorder's classes; the error it stopped with (None, or 'NameError: ... at dnn_cnn_2.py:120')."""
     if is_ours(path):  # ours reads data/ and writes outputs/ unless told otherwise
         argv = [*argv, '--data', os.path.join(folder, 'mnist_subset.json'), '--output_dir', folder]
     process = StudentProcess(path, limit, writable=[folder])
@@ -150,7 +152,7 @@ def recorded(path, limit):
         os.chmod(folder, 0o777)  # the student process may run as a user of its own
         samples = small_data(folder)
         ours = Recorder(reference)
-        expected = expected_wiring(name, networks.network(name, ours.module()), ours)
+        expected = expected_wiring(name, networks.network(name, ours.dnn_misc()), ours)
         recorder = Recorder(reference)
         recorder.wiring = expected.wiring_for(recorder)
         error = run_driver(path, ['--num_epoch', '1'], folder, recorder, limit)

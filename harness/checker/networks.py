@@ -32,7 +32,7 @@ CHAINS = {  # driver: (its Network's settings, its modules before the loss: (nam
 
 def network(driver, dnn_misc):
     """The training.Network of the course's `driver` ('dnn_cnn_2'), made of the classes of the module
-    `dnn_misc` (ours, a student's, or the recorder's stand-in)."""
+    `dnn_misc` (ours, a student's, or the recorder's)."""
     settings, layers = CHAINS[driver]
 
     def build_model(dropout_rate):

@@ -11,26 +11,27 @@ course's count once audit.py's checks hold. The grader compares them with a stud
 import os
 
 from harness import training
-from harness.checker import modules, provided
+from harness.checker import assigned, provided
 from harness.checker.audit import AuditedSGD, check_start, check_step, check_test_time, reference_model
 from harness.checker.networks import network as course_network
 from harness.checker.probe import Check, Failed, Probe
+from harness.checker.process import Ended, TimedOut
 from harness.course import BY_QUESTION, tolerance
 from harness.evaluation import EpochEvaluation
 from harness.flags import build_parser
 from harness.sgd import SGD
 
 CAUSES = [  # (a quick check, what its failure means for the pipeline), most telling first
-    (modules.linear_initialisation, "the initial weights are not drawn as the course's: "
+    (assigned.linear_initialisation, "the initial weights are not drawn as the course's: "
                                     "np.random.normal(0, 0.1, shape), W before b"),
     (provided.dropout_draws, "dropout.forward does not draw one uniform number per entry in every training forward "
                              "(even at rate 0), so every later random draw moves"),
-    (modules.dropout_forward, "the dropout mask is not np.random.uniform(0.0, 1.0, X.shape) >= r, scaled by 1 / (1 - r)"),
-    (modules.linear_forward, 'linear_layer.forward is wrong'),
-    (modules.linear_backward, 'a gradient of linear_layer is wrong'),
-    (modules.relu_forward, 'relu.forward is wrong'),
-    (modules.relu_backward, 'relu.backward is wrong'),
-    (modules.dropout_backward, 'dropout.backward is wrong'),
+    (assigned.dropout_forward, "the dropout mask is not np.random.uniform(0.0, 1.0, X.shape) >= r, scaled by 1 / (1 - r)"),
+    (assigned.linear_forward, 'linear_layer.forward is wrong'),
+    (assigned.linear_backward, 'a gradient of linear_layer is wrong'),
+    (assigned.relu_forward, 'relu.forward is wrong'),
+    (assigned.relu_backward, 'relu.backward is wrong'),
+    (assigned.dropout_backward, 'dropout.backward is wrong'),
 ]
 
 _data = {}
@@ -40,6 +41,8 @@ def likeliest_cause(code):
     for check, cause in CAUSES:
         try:
             check(Probe(code, code.path))
+        except (TimedOut, Ended):
+            raise
         except Exception:
             return cause
     return ("random numbers are drawn in another order than the course's, or a module's numbers differ "

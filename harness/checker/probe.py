@@ -11,7 +11,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from harness.checker.process import missing
+from harness.checker.process import Garbled, missing
 
 TOLERANCE = 1e-6
 
@@ -98,6 +98,8 @@ class Probe:
         answer = self.code.call(obj, method, args, kwargs, back_args=True)
         if missing(answer, 'method'):
             raise Failed(f'{label} has no method {method}')
+        if not (isinstance(answer, tuple) and len(answer) == 3):
+            raise Garbled(f'an answer to {label}.{method} that is not its result')
         result, after, names = answer
         after = after if isinstance(after, list) else []
         for index, (sent, changed) in enumerate(zip(args, after)):

@@ -1,10 +1,11 @@
 """The checker's end of the channel to one student process (harness/client.py), where the submission's
 code runs: start it, send it requests, take back its answers as plain data.
 
-Nothing that comes back is trusted: messages.py reads each message within set sizes, every array becomes
-a float64 copy of our own before anything looks at it, and an answer that is not what the client
-writes is Garbled, a FAIL that names the call. A time limit holds each answer (`deadline`): past it,
-or when the process ends, the call fails and the process is killed.
+Nothing that comes back is trusted: messages.py reads each message within set sizes, every array of an
+answer becomes a float64 copy of our own before anything looks at it (a driver's calls keep their
+dtypes: driver.Host), and an answer that is not what the client writes is Garbled, a FAIL that names
+the call. A time limit holds each answer (`deadline`): past it, or when the process ends, the call
+fails and the process is killed.
 """
 try:
     import fcntl

@@ -11,7 +11,7 @@ import numpy as np
 
 from harness import REPO
 from harness.checker.process import missing
-from harness.checker.modules import gradient_check
+from harness.checker.assigned import gradient_check
 from harness.checker.probe import Check, Failed, import_file, numerical_gradient
 
 # Ours, by its path, whatever dnn_misc.py sits beside the checked file: what the student's are

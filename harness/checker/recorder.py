@@ -1,11 +1,11 @@
-"""A stand-in dnn_misc that notes what a driver does with it: each module made, and each call.
+"""A dnn_misc of our modules that notes what a driver does with it: each module made, and each call.
 
 Its classes are our dnn_misc.py's, each wrapped so that making a module notes its class and
 arguments, and each forward and backward call notes its arguments and its result. Whether a
 call got what the network's wiring gives it is decided later (driver.py), by which call
 produced each argument: arrays are told apart by identity, and all are kept alive meanwhile.
 
-Where a call got another array than the wiring's, the stand-in also makes it, on a copy of the
+Where a call got another array than the wiring's, the recorder also makes it, on a copy of the
 module, with the wiring's array, and notes whether the two came out the same: a deviation that
 changes nothing (conv_layer.backward given its output in place of its input, of the same shape)
 is then told apart from one that does.
@@ -49,15 +49,15 @@ class Recorder:
         self.built, self.calls = [], []
         self.wiring = None
 
-    def module(self):
-        """A module object to stand in for dnn_misc: our functions, and our classes wrapped."""
-        stand_in = types.ModuleType('dnn_misc')
+    def dnn_misc(self):
+        """A module object for dnn_misc: our functions, and our classes wrapped."""
+        recorded = types.ModuleType('dnn_misc')
         for name, value in vars(self.real).items():
             if not name.startswith('__'):
-                setattr(stand_in, name, value)
+                setattr(recorded, name, value)
         for name in CLASSES:
-            setattr(stand_in, name, self._wrapped(getattr(self.real, name)))
-        return stand_in
+            setattr(recorded, name, self._wrapped(getattr(self.real, name)))
+        return recorded
 
     def _wrapped(self, cls):
         recorder = self

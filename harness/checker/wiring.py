@@ -41,7 +41,7 @@ class Expected:
 
 
 def expected_wiring(driver, network, recorder):
-    """Run the course's `network` of `driver` (made of `recorder`'s stand-in classes) for one training
+    """Run the course's `network` of `driver` (made of `recorder`'s classes) for one training
     step and one evaluation pass on two samples; return the Expected."""
     model = network.build_model(network.dropout_rate)
     for name, module in model.items():
