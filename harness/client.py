@@ -74,14 +74,14 @@ class Answerer:
 
     def answer(self, request, arrays):
         """The reply to a request, and its arrays."""
-        copies, out, answers = Copies(arrays), [], []
+        self.copies, self.out, answers = Copies(arrays), [], []
         if request.get('random_state'):
             messages.set_state(request['random_state'], arrays)
         for op in request['ops']:
             try:
-                args = messages.decode(op.get('args', []), copies, self.kept)
-                kwargs = messages.decode(op.get('kwargs', {'map': {}}), copies, self.kept)
-                answers.append(getattr(self, 'do_' + op['op'])(op, args, kwargs, copies, out))
+                args = messages.decode(op.get('args', []), self.copies, self.kept)
+                kwargs = messages.decode(op.get('kwargs', {'map': {}}), self.copies, self.kept)
+                answers.append(getattr(self, 'do_' + op['op'])(op, *args, **kwargs))
             except BaseException as error:  # SystemExit too: the submission's sys.exit ends a call, not us
                 if isinstance(error, KeyboardInterrupt):
                     raise
@@ -90,8 +90,8 @@ class Answerer:
                 break
         reply = {'answers': answers}
         if request.get('want_state'):
-            reply['random_state'] = messages.state(out)
-        return reply, out
+            reply['random_state'] = messages.state(self.out)
+        return reply, self.out
 
     def where(self, error):
         """' at FILE:LINE (in FUNCTION)' for the deepest frame of the submission's file (or the
@@ -102,7 +102,7 @@ class Answerer:
         frames = [f for f in traceback.extract_tb(error.__traceback__) if os.path.abspath(f.filename) in files]
         return f' at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno} (in {frames[-1].name})' if frames else ''
 
-    def do_load(self, op, args, kwargs, arrays, out):
+    def do_load(self, op):
         self.path = os.path.abspath(op['path'])
         sys.path.append(os.path.dirname(self.path))
         spec = importlib.util.spec_from_file_location('dnn_misc', self.path)
@@ -110,16 +110,16 @@ class Answerer:
         sys.modules['dnn_misc'] = self.module
         spec.loader.exec_module(self.module)
 
-    def do_make(self, op, args, kwargs, arrays, out):
+    def do_make(self, op, *args, **kwargs):
         cls = getattr(self.module, op['class'], None)
         if cls is None:
             return {'missing': 'class'}
         self.kept[op['as']] = cls(*args, **kwargs)
 
-    def do_object(self, op, args, kwargs, arrays, out):
-        self.kept[op['as']] = types.SimpleNamespace(**messages.decode(op['attributes'], arrays, self.kept))
+    def do_object(self, op):
+        self.kept[op['as']] = types.SimpleNamespace(**messages.decode(op['attributes'], self.copies, self.kept))
 
-    def do_call(self, op, args, kwargs, arrays, out):
+    def do_call(self, op, *args, **kwargs):
         function = getattr(self.kept[op['of']], op['method'], None)
         if function is None:
             return {'missing': 'method'}
@@ -127,16 +127,16 @@ class Answerer:
         if 'as' in op:
             self.kept[op['as']] = result
             return None
-        answer = {'result': messages.encode(result, out)}
+        answer = {'result': messages.encode(result, self.out)}
         if op.get('back_args'):
             try:
                 names = [p.name for p in inspect.signature(function).parameters.values()]
             except (TypeError, ValueError):
                 names = []
-            answer.update(args=messages.encode(args, out), names=names)
+            answer.update(args=messages.encode(args, self.out), names=names)
         return answer
 
-    def do_get(self, op, args, kwargs, arrays, out):
+    def do_get(self, op):
         value = getattr(self.kept[op['of']], op['name'], ABSENT)
         if value is ABSENT:
             return {'missing': 'attribute'}
@@ -145,22 +145,22 @@ class Answerer:
                 value = value[op['key']]
             except (KeyError, TypeError, IndexError):
                 return {'missing': 'entry'}
-        return {'result': messages.encode(value, out)}
+        return {'result': messages.encode(value, self.out)}
 
-    def do_set(self, op, args, kwargs, arrays, out):
+    def do_set(self, op):
         value = getattr(self.kept[op['of']], op['name'], ABSENT)
         if value is ABSENT:
             return {'missing': 'attribute'}
-        new, old = messages.decode(op['value'], arrays), value.get(op['key']) if isinstance(value, dict) else None
+        new, old = messages.decode(op['value'], self.copies), value.get(op['key']) if isinstance(value, dict) else None
         if op.get('in_place') and isinstance(old, np.ndarray) and old.shape == new.shape:
             old[...] = new  # as the drivers update it: the module's own array
         else:
             value[op['key']] = new
 
-    def do_setattr(self, op, args, kwargs, arrays, out):
-        setattr(self.kept[op['of']], op['name'], messages.decode(op['value'], arrays))
+    def do_setattr(self, op):
+        setattr(self.kept[op['of']], op['name'], messages.decode(op['value'], self.copies))
 
-    def do_function(self, op, args, kwargs, arrays, out):
+    def do_function(self, op, *args):
         module = self.module
         if op['module'] == 'dnn_im2col':
             if self.im2col is None:
@@ -169,27 +169,27 @@ class Answerer:
         function = getattr(module, op['name'], None)
         if function is None:
             return {'missing': 'function'}
-        return {'result': messages.encode(function(*args), out)}
+        return {'result': messages.encode(function(*args), self.out)}
 
-    def do_optimizer(self, op, args, kwargs, arrays, out):
+    def do_optimizer(self, op, *args):
         self.optimizer = load(os.path.join(HERE, 'sgd.py'), 'sgd').SGD(*args)
 
-    def do_step(self, op, args, kwargs, arrays, out):
+    def do_step(self, op, *args):
         self.optimizer.learning_rate = op['learning_rate']
         self.optimizer.step(*args)
 
-    def do_values(self, op, args, kwargs, arrays, out):
-        return {'result': messages.encode([self.kept[number] for number in op['of']], out)}
+    def do_values(self, op):
+        return {'result': messages.encode([self.kept[number] for number in op['of']], self.out)}
 
-    def do_release(self, op, args, kwargs, arrays, out):
+    def do_release(self, op):
         for number in op['of']:
             self.kept.pop(number, None)
 
-    def do_run_driver(self, op, args, kwargs, arrays, out):
-        channel = (lambda header, arrays: messages.send(self.outgoing, header, arrays),
+    def do_run_driver(self, op):
+        channel = (lambda header, sent: messages.send(self.outgoing, header, sent),
                    lambda: messages.receive(lambda size: messages.read_exactly(self.incoming, size)))
         driver = load(os.path.join(HERE, 'stand_in.py'), 'stand_in').Driver(*channel)
-        return {'result': messages.encode(driver.run(op), out)}
+        return {'result': messages.encode(driver.run(op), self.out)}
 
 
 def main():
