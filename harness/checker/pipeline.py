@@ -8,7 +8,6 @@ and random stream; the checker then reads the parameters that training left and 
 with our modules: no label of an evaluation enters the student process. Figures that are the
 course's count once audit.py's checks hold. The grader compares them with a student's result files.
 """
-import os
 
 from harness import training
 from harness.checker import assigned, provided
@@ -58,18 +57,14 @@ def course_data(as_images):
 
 
 class RemoteClasses:
-    """The student's classes, as networks.network asks for them: each makes a module in the student process."""
+    """The student's classes, as networks.network asks for them: each makes a module in the student
+    process (Probe.make: FAIL naming a class it lacks)."""
 
     def __init__(self, code):
-        self.code = code
+        self.probe = Probe(code, code.path)
 
     def __getattr__(self, kind):
-        def make(*args):
-            module = self.code.make(kind, args)
-            if module is None:
-                raise Failed(f'{os.path.basename(self.code.path)} has no class {kind}')
-            return module
-        return make
+        return lambda *args: self.probe.make(kind, *args)
 
 
 def figures(network, model, data, B):
