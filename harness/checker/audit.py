@@ -12,6 +12,7 @@ import random
 
 import numpy as np
 
+from harness.checker.networks import CHAINS, layer_forward
 from harness.checker.probe import Failed, relative_error
 
 SAME = 1e-6  # the largest relative error of numbers that are the same up to the order of sums
@@ -109,9 +110,10 @@ def check_step(run, network, sgd, args, at):
                              f"['{key}'] other values (max relative error {error:.2e})")
 
 
-def check_test_time(run, code, network, model, mine, data):
+def check_test_time(run, code, network, model, ours, mine, data):
     """FAIL unless the student's modules, at test time on a random batch of each split, give what ours give
-    with its parameters on the same inputs; the FAIL names the first module where the two part."""
+    with its parameters on the same inputs; the FAIL names the first module where the two part. An output
+    of another shape than ours is never fed to our modules."""
     pick = random.SystemRandom()
     for split in ('train', 'valid'):
         X = data[split][0]
@@ -120,13 +122,15 @@ def check_test_time(run, code, network, model, mine, data):
         outputs = code.values(inputs[1:] + [scores])
         if not (isinstance(outputs, list) and len(outputs) == len(inputs)):
             raise Failed(f'{run.question} epoch 1: its test-time outputs came back as something else than a list')
-        for (name, module), fed, output in zip(list(mine.items())[:-1], [x] + outputs, outputs):
-            if not (isinstance(fed, np.ndarray) and isinstance(output, np.ndarray)):
-                raise Failed(f'{run.question} epoch 1: at test time {name}.forward gives a '
-                             f'{getattr(output, "type_name", type(output).__name__)}, not an array')
-            expected = module.forward(fed, is_train=False) if module.__class__.__name__ == 'dropout' else module.forward(fed)
-            error = relative_error(output, expected) if output.shape == expected.shape else float('inf')
+        our_scores, our_inputs = ours.forward(mine, x, False)
+        for (name, kind, *_), fed, output, shape in zip(CHAINS[run.driver][1], [x] + outputs, outputs,
+                                                        [a.shape for a in our_inputs[1:] + [our_scores]]):
+            if not (isinstance(output, np.ndarray) and output.shape == shape):
+                got = f'shape {output.shape}' if isinstance(output, np.ndarray) else \
+                    f'a {getattr(output, "type_name", type(output).__name__)}'
+                raise Failed(f"{run.question} epoch 1: at test time {name}.forward gives {got}, the course's shape {shape}")
+            error = relative_error(output, layer_forward(mine[name], kind, fed, False))
             if not error < SAME:
                 raise Failed(f"{run.question} epoch 1: its evaluation is not what its trained parameters give: at test "
-                             f"time {name}.forward ({module.__class__.__name__}) gives other numbers than the course's "
-                             f"on the same input (max relative error {error:.2e})")
+                             f"time {name}.forward ({kind}) gives other numbers than the course's on the same input "
+                             f"(max relative error {error:.2e})")

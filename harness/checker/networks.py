@@ -30,6 +30,11 @@ CHAINS = {  # driver: (its Network's settings, its modules before the loss: (nam
 }
 
 
+def layer_forward(module, kind, x, is_train):
+    """A module's forward as a network calls it: dropout is told whether it trains."""
+    return module.forward(x, is_train=is_train) if kind == 'dropout' else module.forward(x)
+
+
 def network(driver, dnn_misc):
     """The training.Network of the course's `driver` ('dnn_cnn_2'), made of the classes of the module
     `dnn_misc` (ours, a student's, or the recorder's)."""
@@ -45,7 +50,7 @@ def network(driver, dnn_misc):
         inputs = []
         for name, kind, *_ in layers:
             inputs.append(x)
-            x = model[name].forward(x, is_train=is_train) if kind == 'dropout' else model[name].forward(x)
+            x = layer_forward(model[name], kind, x, is_train)
         return x, inputs
 
     def backward(model, x, inputs, grad):

@@ -110,7 +110,7 @@ def remote_epoch(run, code):
     mine = reference_model(ours, args, sgd.params[steps], run.question)
     got = figures(ours, mine, data, args.minibatch_size)
     return got, lambda: (check_start(run, ours, sgd, args), [check_step(run, ours, sgd, args, at) for at in sgd.audited],
-                         check_test_time(run, code, network, model, mine, data))
+                         check_test_time(run, code, network, model, ours, mine, data))
 
 
 def first_epoch(probe, question):
