@@ -51,10 +51,9 @@ def _module_checks(path, checks, limits):
             while pending:
                 check = pending.pop(0)
                 code.process.deadline = time.monotonic() + limits(check.kind)
-                result = _run_timed(check, code, path, limits(check.kind))
-                ended_process = result.pop('ended', False) or code.process.out_of_step
+                result, stopped = _run_timed(check, code, path, limits(check.kind))
                 yield check, result
-                if ended_process:
+                if stopped or code.process.out_of_step:
                     break  # the rest in a new student process
         finally:
             code.close()
@@ -79,13 +78,13 @@ def _load(code, limit):
 
 
 def _run_timed(check, code, path, limit, modules=None):
-    """run_one's result, or a FAIL marked 'ended' when the check ran out of time or ended the process."""
+    """(run_one's result, False), or (a FAIL, True) when the check ran out of time or ended the process."""
     try:
-        return run_one(check, code, path, limit, modules)
+        return run_one(check, code, path, limit, modules), False
     except TimedOut:
-        return dict(fail(f'did not return within {limit:g} s'), ended=True)
+        return fail(f'did not return within {limit:g} s'), True
     except Ended as end:
-        return dict(fail(ended(end, 'this check')), ended=True)
+        return fail(ended(end, 'this check')), True
 
 
 def _driver_checks(path, checks, limits, modules):
@@ -101,9 +100,7 @@ def _driver_checks(path, checks, limits, modules):
             yield check, fail(f'{filename} does not compile: {type(error).__name__}: {message}{line}')
         return
     for check in checks:
-        result = _run_timed(check, None, path, limits(check.kind), modules)
-        result.pop('ended', None)
-        yield check, result
+        yield check, _run_timed(check, None, path, limits(check.kind), modules)[0]
 
 
 def run_one(check, code, path, limit=10.0, modules=None):
