@@ -23,7 +23,7 @@ MEMBER = re.compile(r'^(?P<name>anon|.+?)(?P<late>[_-]late)?_(?P<user>\d+)_(?P<f
 TEXT_ENTRY = re.compile(r'^(?P<name>.+?)(?P<late>[_-]late)?_(?P<user>\d+)_text\.html$', re.IGNORECASE)
 AGAIN = re.compile(r'-\d+(?=\.[^.]+$)')  # the -1 of a file uploaded again: HW_6_code_x.1-1.zip
 KEPT = ('.py', '.json', '.zip')  # what a submission can hold; a text entry (_text.html) and the rest are left out
-Entry = namedtuple('Entry', 'id path canvas_id late note')  # one submission to grade
+Entry = namedtuple('Entry', 'id path canvas_id late note uploads')  # one submission to grade; uploads: [Upload] graded
 Upload = namedtuple('Upload', 'file_id own path late')  # one member: its file id, the student's name for it
 
 
@@ -122,14 +122,14 @@ def entries(download):
             made.append(unpack.unpack(download, limit=unpack.MAX_BYTES * max(1, members)))
             folder = unpack.files_root(made[0])
         if not is_download(folder):
-            return [Entry(name, path, '', False, '') for name, path in unpack.submissions(folder)], [], made
+            return [Entry(name, path, '', False, '', []) for name, path in unpack.submissions(folder)], [], made
         students_found, strangers = students(folder)
         for student in students_found:
-            zip_path, loose, *_ = student.choose()
+            zip_path, loose, used, *_ = student.choose()
             if zip_path is None:
                 made.append(loose_folder(loose))
             found.append(Entry(student.row_id(), zip_path or made[-1], student.canvas_id, student.late(),
-                               student.notes()))
+                               student.notes(), used))
     except BaseException:
         for path in made:
             shutil.rmtree(path, ignore_errors=True)
