@@ -44,7 +44,8 @@ class Sandbox:
     def __init__(self, bwrap=None, why='', timeout=300.0, memory_mb=2048):
         self.bwrap, self.why = bwrap, why
         self.timeout, self.memory_mb = timeout, memory_mb
-        self._lock, self._running = threading.Lock(), 0  # runs at once (grade.py -j N)
+        self._lock, self._running = threading.Lock(), set()  # the runs going at once (grade.py -j N)
+        self.stopped = False  # stop(): no run starts, none goes on
         self.token = secrets.token_hex(8)  # this grading's, in the environment of all it starts
         self.since = uptime_ticks()  # when it began
 
@@ -71,18 +72,25 @@ class Sandbox:
         env = {name: os.environ[name] for name in ('PATH', 'LANG', 'LC_ALL', 'LD_LIBRARY_PATH', 'SYSTEMROOT')
                if name in os.environ}
         env.update(dict.fromkeys(BLAS_THREADS, '1'), PYTHONDONTWRITEBYTECODE='1', HW5_SANDBOX=self.spec(),
-                   TMPDIR=tempfile.gettempdir(), **{GRADING: self.token})
+                   **{GRADING: self.token})
         uid = student_uid(bool(self.bwrap))
         if uid != os.getuid():  # the scratch copy becomes the student user's, who runs its code
             for folder, _, names in os.walk(scratch):
                 for path in [folder] + [os.path.join(folder, name) for name in names]:
                     os.lchown(path, uid, uid)
             os.chmod(scratch, 0o711)  # bwrap enters it as root without its rights, before it becomes the user
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            process = subprocess.Popen(argv, cwd=scratch, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                       stderr=err, start_new_session=True)
+        # The checker's temporary files (what it ships to its student processes) go in a folder of
+        # this run's, removed after it even when the checker is killed and cannot remove them itself.
+        with tempfile.TemporaryDirectory(prefix='checker-') as own_tmp, tempfile.TemporaryFile() as out, \
+                tempfile.TemporaryFile() as err:
+            os.chmod(own_tmp, 0o711)  # the student user passes through it to what is shipped
+            env['TMPDIR'] = own_tmp
             with self._lock:
-                self._running += 1
+                if self.stopped:
+                    return None, b'', 'stopped'
+                process = subprocess.Popen(argv, cwd=scratch, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                           stderr=err, start_new_session=True)
+                self._running.add(process)
             try:
                 status = process.wait(timeout=self.timeout)
             except subprocess.TimeoutExpired:
@@ -90,13 +98,20 @@ class Sandbox:
             finally:
                 _kill(process)
                 with self._lock:
-                    self._running -= 1
+                    self._running.discard(process)
                     if not self._running:  # what the student user left, once no other run is in flight
                         kill_user(uid, self.token, self.since)
             out.seek(0)
             err.seek(0)
             lines = err.read(MAX_OUTPUT).decode('utf-8', 'replace').strip().splitlines()
             return status, out.read(MAX_OUTPUT), lines[-1] if lines else ''
+
+    def stop(self):
+        """End every run going on, and any asked for after: what they give back is no grading (Ctrl-C)."""
+        with self._lock:
+            self.stopped = True
+            for process in self._running:
+                _kill(process)
 
 
 def kill_user(uid, token, since):
