@@ -3,6 +3,7 @@
     python3 scripts/grade.py SUBMISSIONS [-j N] [--out grades.csv] [--rubric FILE] [--feedback DIR]
                              [--timeout S] [--memory MB] [--require-sandbox]
                              [--canvas GRADEBOOK.csv [--assignment TEXT] [--missing-zero]] [--template DIR]
+                             [--overrides FILE.csv] [--only NAME ... | --fresh]
 
 SUBMISSIONS is the learning-management system's download: Canvas's submissions.zip (Carmen's
 "Download Submissions"), or the folder it unpacks to, or a folder of zips named
@@ -11,7 +12,8 @@ its files at the top or in one folder inside. From Canvas, each student is one s
 last zip, else their loose files) with their Canvas ID and whether it came late. A zip whose
 members would land outside its folder, are symbolic links or would expand past 200 MB is not
 unpacked; its row says why. With --canvas GRADEBOOK.csv (the gradebook as Canvas exports it),
-NAME-canvas.csv beside the CSV holds each student's total, ready for Canvas's import.
+NAME-canvas.csv beside the CSV holds each student's total, ready for Canvas's import, and
+NAME-feedback.zip each student's feedback, for its Re-Upload Submissions.
 
 Each submission's dnn_misc.py is checked by hw5_dnn_check.py (--pipeline), its dnn_cnn_2.py by
 the driver checks (with our modules), and each result file is compared with the course's and, in
@@ -24,22 +26,25 @@ warning (with --require-sandbox, an error), with a time and a memory limit. The 
 assignment's rules a file breaks (harness/grader/rules.py: no list of whom the student discussed the
 homework with, imports beyond the provided code's, and with --template the given code changed).
 With --feedback, each student gets a Markdown file of every check; beside the CSV,
-NAME-same-code.md lists the submissions that hand in the same code.
+NAME-same-code.md lists the submissions that hand in the same code, and NAME-summary.md (and .png,
+with matplotlib) shows the class at a glance.
+
+Staff's own changes (--overrides FILE.csv: submission,item,points,reason; harness/grader/overrides.py)
+are applied after grading, on every run. Each submission's grading is kept in NAME-graded/ beside
+the CSV, and a rerun grades only the submissions whose files, or whose grader, changed since
+(harness/grader/store.py); --only NAME... grades those again, --fresh all.
 """
 import argparse
-import ast
-import concurrent.futures
 import csv
 import io
 import os
 import re
 import shutil
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from harness.grader import canvas, gradebook, rubric, same_code, sandbox, unpack  # noqa: E402
-from harness.grader.grading import grade_submission  # noqa: E402
+from harness.grader import (canvas, classroom, gradebook, overrides, returned, rubric, rules, same_code,  # noqa: E402
+                            sandbox, store, summary, unpack)
 from harness.result_files import write_atomically, write_or_rescue  # noqa: E402
 
 
@@ -66,6 +71,12 @@ def build_parser():
     parser.add_argument('--template', metavar='DIR',
                         help="the course's template files (dnn_misc.py, dnn_cnn_2.py): note any given code "
                              "changed outside the TODOs")
+    parser.add_argument('--overrides', dest='overrides_file', metavar='FILE.csv',
+                        help="staff's own points: rows of submission,item,points,reason, applied after grading")
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument('--only', nargs='+', metavar='NAME',
+                       help='grade these submissions again; reuse the stored gradings of the others')
+    again.add_argument('--fresh', action='store_true', help='grade every submission again, reusing none')
     return parser
 
 
@@ -89,13 +100,23 @@ def parse_args(parser, argv):
 def load_inputs(args, parser):
     """Read what the flags name into args, in this order: the rubric (args.items), the templates
     (args.templates), the gradebook (args.gradebook, args.column), the submissions (args.entries,
-    and args.made for main to remove), the sandbox (args.sandbox). One that cannot be used exits
-    (status 2) as parse_args does."""
+    args.ids, and args.made for main to remove), the overrides (args.overrides), the sandbox
+    (args.sandbox). One that cannot be used exits (status 2) as parse_args does."""
     args.items = load_rubric(args.rubric, parser)
     args.templates = load_templates(args.template, parser) if args.template else {}
     if args.canvas:
         args.gradebook, args.column = load_gradebook(args.canvas, args.assignment, args.out, parser)
     list_submissions(args, parser)
+    args.ids = unique([entry.id for entry in args.entries])
+    unknown = [name for name in args.only or () if name not in args.ids]
+    if unknown:
+        parser.error(f"argument --only: no submission {', '.join(map(repr, unknown))} in {args.submissions}")
+    args.overrides = {}
+    if args.overrides_file:
+        try:
+            args.overrides = overrides.read(args.overrides_file, args.items, set(args.ids))
+        except overrides.OverrideError as error:
+            parser.error(f'--overrides {error}')
     args.sandbox = choose_sandbox(args, parser)
 
 
@@ -108,20 +129,11 @@ def load_rubric(path, parser):
 
 
 def load_templates(folder, parser):
-    """{name: text} of the course's template files in the folder: one missing is left out, but not both."""
-    templates = {}
-    for name in ('dnn_misc.py', 'dnn_cnn_2.py'):
-        try:
-            with open(os.path.join(folder, name), encoding='utf-8') as f:
-                templates[name] = f.read()
-            ast.parse(templates[name])
-        except FileNotFoundError:
-            pass
-        except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as error:
-            parser.error(f'--template {os.path.join(folder, name)}: cannot be read as Python ({error})')
-    if not templates:
-        parser.error(f'--template {folder}: holds neither dnn_misc.py nor dnn_cnn_2.py')
-    return templates
+    """{name: text} of the course's template files in the folder (rules.read_templates)."""
+    try:
+        return rules.read_templates(folder)
+    except rules.TemplateError as error:
+        parser.error(f'--template {error}')
 
 
 def load_gradebook(export, assignment, out, parser):
@@ -158,14 +170,27 @@ def choose_sandbox(args, parser):
         parser.exit(2, f'grade.py: error: {error} (--require-sandbox)\n')
 
 
+def beside(out, ending):
+    """NAME{ending} beside the CSV NAME.csv."""
+    return os.path.splitext(out)[0] + ending
+
+
 def same_code_path(out):
-    """NAME-same-code.md beside the CSV NAME.csv."""
-    return os.path.splitext(out)[0] + '-same-code.md'
+    return beside(out, '-same-code.md')
 
 
 def canvas_path(out):
-    """NAME-canvas.csv beside the CSV NAME.csv: the gradebook to import."""
-    return os.path.splitext(out)[0] + '-canvas.csv'
+    """The gradebook to import into Canvas."""
+    return beside(out, '-canvas.csv')
+
+
+def feedback_zip_path(out):
+    """The feedback to return to Canvas (Re-Upload Submissions)."""
+    return beside(out, '-feedback.zip')
+
+
+def summary_path(out):
+    return beside(out, '-summary.md')
 
 
 def unique(ids):
@@ -175,47 +200,6 @@ def unique(ids):
         seen[name] = seen.get(name, 0) + 1
         out.append(name if seen[name] == 1 else f'{name} ({seen[name]})')
     return out
-
-
-def grade_all(args, ids):
-    """{submission: its CSV row} and {submission: what grade found}, and {submission: {file: text}}."""
-    maximum = rubric.possible(args.items)['total']
-    rows, graded_by, texts = {}, {}, {}
-    started = time.monotonic()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=args.j) as pool:
-        futures = {pool.submit(grade_submission, entry.path, args.sandbox, args.templates): (submission, entry)
-                   for submission, entry in zip(ids, args.entries)}
-        for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
-            submission, entry = futures[future]
-            graded_by[submission], status, texts[submission] = future.result()
-            row = rubric.score(args.items, graded_by[submission])
-            row['notes'] = '; '.join(note for note in (row['notes'], entry.note) if note)
-            rows[submission] = {'submission': submission, 'canvas_id': entry.canvas_id,
-                                'late': 'late' if entry.late else '', **row, 'status': status}
-            elapsed = time.monotonic() - started
-            print(f"[{done}/{len(ids)}] {submission}: {rows[submission]['total']} of {maximum} points "
-                  f"({elapsed:.0f} s so far, about {elapsed / done * (len(ids) - done):.0f} s left)",
-                  file=sys.stderr, flush=True)
-    return rows, graded_by, texts
-
-
-def write_files(args, rows, graded_by, groups):
-    """The same-code report beside the CSV, and the feedback files. Returns 0, or 1 with a line."""
-    same_path = same_code_path(args.out)
-    try:
-        write_atomically(same_path, lambda f: f.write('\n'.join(same_code.report(groups)) + '\n'))
-        if args.feedback:
-            os.makedirs(args.feedback, exist_ok=True)
-            for submission, row in rows.items():
-                text = rubric.feedback(submission, args.items, row, graded_by[submission])
-                name = re.sub(r'[^A-Za-z0-9._-]', '_', submission) + '.md'
-                write_atomically(os.path.join(args.feedback, name), lambda f, text=text: f.write(text))
-    except OSError as error:
-        print(f'grade.py: error: cannot write {error.filename or "a file"}: {error.strerror}', file=sys.stderr)
-        return 1
-    print(f'wrote {args.out} and {same_path}' + (f', and feedback in {args.feedback}' if args.feedback else ''),
-          file=sys.stderr)
-    return 0
 
 
 def main(argv=None):
@@ -233,73 +217,119 @@ def main(argv=None):
 def grade_class(args):
     warning = '' if args.sandbox.bwrap else 'warning: '
     print(f'grade.py: {warning}the submissions are {args.sandbox.describe()}', file=sys.stderr, flush=True)
-    rows, graded_by, texts = grade_all(args, unique([entry.id for entry in args.entries]))
-    columns = (['submission', 'canvas_id', 'late'] + [name for name, _, _, _ in args.items]
-               + ['total', 'status', 'notes'])
-    table = io.StringIO()
-    writer = csv.DictWriter(table, fieldnames=columns)
-    writer.writeheader()
-    writer.writerow(rubric.possible(args.items))
-    writer.writerows(rows[submission] for submission in sorted(rows))
-    groups = same_code.groups(texts)
+    limits = {'timeout': args.timeout, 'memory_mb': args.memory, 'sandbox': args.sandbox.describe()}
+    kept = store.Store(store.folder_of(args.out), store.grader_key(limits))
+    gradings, to_grade, why_again = classroom.plan(args.entries, args.ids, kept, args.fresh, args.only or ())
+    if gradings:
+        print(f'grade.py: {len(gradings)} of {len(args.ids)} submissions have not changed since they were graded: '
+              f'their gradings in {kept.folder} are used again', file=sys.stderr)
+    classroom.say_why_again(why_again)
+    try:
+        gradings.update(classroom.grade_class(to_grade, kept, args.sandbox, args.templates, args.j,
+                                              progress(args.items, len(gradings))))
+    except classroom.Interrupted as interrupted:
+        print(f'grade.py: {interrupted}', file=sys.stderr)
+        return 130
+    entries = dict(zip(args.ids, args.entries))
+    rows = {submission: classroom.row(args.items, submission, entries[submission], gradings[submission],
+                                      args.templates, args.overrides.get(submission))
+            for submission in sorted(gradings)}
+    graded_by = {submission: grading[0] for submission, grading in gradings.items()}
+    groups = same_code.groups({submission: grading[2] for submission, grading in gradings.items()})
     maximum = rubric.possible(args.items)['total']
     print('| submission | total | status |\n|---|---|---|')
-    for submission in sorted(rows):
-        print(f"| {submission} | {rows[submission]['total']} of {maximum} | {rows[submission]['status']} |")
+    for submission, row in rows.items():
+        print(f"| {submission} | {row['total']} of {maximum} | {row['status']} |")
     unmatched = canvas_import(args, rows) if args.canvas else []
     if unmatched:
         print(f"\nIn no row of {args.canvas}: {', '.join(unmatched)}")
     print('\n' + '\n'.join(same_code.report(groups)[2:]))
     print(f'\nThe submissions were {args.sandbox.describe()}.')
+    return write_files(args, rows, graded_by, groups, entries)
+
+
+def progress(items, reused):
+    """What prints a line as each grading ends: its points, the time so far and left, and how many were reused."""
+    maximum = rubric.possible(items)['total']
+
+    def say(done, total, submission, grading, elapsed):
+        points = rubric.score(items, grading[0])['total']
+        print(f"[{done}/{total}] {submission}: {points} of {maximum} points ({elapsed:.0f} s so far, about "
+              f"{elapsed / done * (total - done):.0f} s left{f'; {reused} reused' if reused else ''})",
+              file=sys.stderr, flush=True)
+    return say
+
+
+def table(args, rows):
+    """The CSV's text: the header, Otter's row of maxima, a row per submission."""
+    columns = (['submission', 'canvas_id', 'late'] + [name for name, _, _, _ in args.items]
+               + ['total', 'status'] + (['overridden'] if args.overrides_file else []) + ['notes'])
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns, extrasaction='ignore')
+    writer.writeheader()
+    writer.writerow(rubric.possible(args.items))
+    writer.writerows(rows.values())
+    return text.getvalue()
+
+
+def write_files(args, rows, graded_by, groups, entries):
+    """The CSV, Canvas's import and its feedback zip, the same-code report, the summary and the
+    feedback files, each whole or not at all. Returns 0, or 1 with a line."""
     try:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     except OSError:
         pass  # write_or_rescue says why the table cannot go there, and keeps it
-    if write_or_rescue(args.out, lambda f: f.write(table.getvalue()), 'grade.py', 'the table', text=table.getvalue()):
+    text = table(args, rows)
+    if write_or_rescue(args.out, lambda f: f.write(text), 'grade.py', 'the table', text=text):
         return 1
-    if args.canvas and write_or_rescue(canvas_path(args.out), lambda f: f.write(args.import_text), 'grade.py',
-                                       "Canvas's import", text=args.import_text):
+    feedback = {submission: rubric.feedback(submission, args.items, row, graded_by[submission],
+                                            args.overrides.get(submission)) for submission, row in rows.items()}
+    written = [args.out]
+    if args.canvas:
+        if write_or_rescue(canvas_path(args.out), lambda f: f.write(args.import_text), 'grade.py',
+                           "Canvas's import", text=args.import_text):
+            return 1
+        returns = [(entries[submission], feedback[submission]) for submission in rows]
+        if write_or_rescue(feedback_zip_path(args.out), lambda f: returned.write_zip(f, returns), 'grade.py',
+                           'the feedback for Canvas', binary=True):
+            return 1
+        written += [canvas_path(args.out), feedback_zip_path(args.out)]
+    try:
+        write_atomically(same_code_path(args.out), lambda f: f.write('\n'.join(same_code.report(groups)) + '\n'))
+        written.append(same_code_path(args.out))
+        write_atomically(summary_path(args.out), lambda f: f.write(summary.markdown(args.items, rows, graded_by,
+                                                                                      groups)))
+        written.append(summary_path(args.out))
+        if summary.picture(os.path.splitext(summary_path(args.out))[0] + '.png', args.items, rows):
+            written.append(os.path.splitext(summary_path(args.out))[0] + '.png')
+        if args.feedback:
+            os.makedirs(args.feedback, exist_ok=True)
+            for submission, text in feedback.items():
+                name = re.sub(r'[^A-Za-z0-9._-]', '_', submission) + '.md'
+                write_atomically(os.path.join(args.feedback, name), lambda f, text=text: f.write(text))
+            written.append(f'feedback in {args.feedback}')
+    except OSError as error:
+        print(f'grade.py: error: cannot write {error.filename or "a file"}: {error.strerror}', file=sys.stderr)
         return 1
-    return write_files(args, rows, graded_by, groups)
+    print(f"wrote {', '.join(written)}", file=sys.stderr)
+    return 0
 
 
 def canvas_import(args, rows):
-    """Make args.import_text, the gradebook for Canvas's import, from the export and the rows: each
-    student's total by Canvas ID, else by SIS Login ID (name.number). Returns the submissions that
-    match no student of the export, each also named on stderr."""
-    header, identity, students = args.gradebook
-    by_id = {row['canvas_id']: row for row in rows.values() if row['canvas_id']}
-    # A row from Canvas's download is its student's by ID alone; one from a folder of HW_6_code_NAME.NUMBER.zip
-    # by its name.number, the SIS Login ID.
-    by_login = {row['submission'].lower(): row for row in rows.values() if not row['canvas_id']}
-    matched = set()
-
-    def total_of(student):
-        row = by_id.get(student.get('ID', '').strip()) or by_login.get(student.get('SIS Login ID', '').strip().lower())
-        if row is None:
-            return None
-        matched.add(row['submission'])
-        return row['total']
-
+    """Make args.import_text, the gradebook for Canvas's import (gradebook.import_for). Returns the
+    submissions that match no student of the export, each also named on stderr."""
+    header, _, students = args.gradebook
     maximum = rubric.possible(args.items)['total']
     possible = gradebook.points_possible(students, args.column)
-    if possible is not None and _number(possible) != maximum:
+    if possible is not None and overrides.as_number(possible) != maximum:
         print(f"grade.py: warning: {header[args.column]} is out of {possible} points in {args.canvas}, the rubric's "
               f"total is {maximum}: Canvas will read each total out of {possible}", file=sys.stderr)
-    args.import_text = gradebook.import_table(header, identity, students, args.column, maximum, total_of,
-                                              0 if args.missing_zero else '')
-    unmatched = sorted(set(rows) - matched)
+    args.import_text, unmatched = gradebook.import_for(args.gradebook, args.column, rows, maximum,
+                                                       0 if args.missing_zero else '')
     for submission in unmatched:
         print(f'grade.py: warning: {submission} matches no student of {args.canvas} (by Canvas ID or SIS Login ID); '
               f'its total is in {args.out} only', file=sys.stderr)
     return unmatched
-
-
-def _number(text):
-    try:
-        return float(text)
-    except ValueError:
-        return None
 
 
 if __name__ == '__main__':

@@ -93,3 +93,23 @@ def import_table(header, identity, rows, column, maximum, total_of, missing):
         total = total_of(dict(zip(header, cells)))
         writer.writerow(cells + [missing if total is None else total])
     return out.getvalue()
+
+
+def import_for(export, column, rows, maximum, missing):
+    """(the text of the CSV to import, [submissions that match no student of the export]) for the
+    grades' `rows` ({submission: row}): a row from Canvas's download is its student's by Canvas ID
+    alone; one from a folder of HW_6_code_NAME.NUMBER.zip by its name.number, the SIS Login ID."""
+    header, identity, students = export
+    by_id = {row['canvas_id']: row for row in rows.values() if row['canvas_id']}
+    by_login = {row['submission'].lower(): row for row in rows.values() if not row['canvas_id']}
+    matched = set()
+
+    def total_of(student):
+        row = by_id.get(student.get('ID', '').strip()) or by_login.get(student.get('SIS Login ID', '').strip().lower())
+        if row is None:
+            return None
+        matched.add(row['submission'])
+        return row['total']
+
+    text = import_table(header, identity, students, column, maximum, total_of, missing)
+    return text, sorted(set(rows) - matched)

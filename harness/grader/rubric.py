@@ -48,7 +48,7 @@ def load(path=DEFAULT):
         if kind not in KINDS or not what:
             raise RubricError(f"{path}: item {name!r}: earned_by must be 'check MODULE.CHECK', 'result FILE', "
                               f"'driver CHECK' or 'rule RULE FILE', got {earned_by!r}")
-        loaded.append((name, _number(points), kind, what))
+        loaded.append((name, as_points(points), kind, what))
     return loaded
 
 
@@ -58,18 +58,31 @@ def verdict(graded, kind, what):
     return graded[kind].get(what, ('FAIL', graded['missing'].get(kind, 'not checked')))
 
 
-def score(items, graded):
-    """The row of one graded submission: {item name: points, 'total', 'notes'}. `graded` maps each kind
-    to {what: (verdict, message)}; what it lacks is lost, with the reason graded['missing'] gives."""
+def score(items, graded, overrides=None):
+    """The row of one graded submission: {item name: points, 'total', 'notes', 'overridden'}. `graded`
+    maps each kind to {what: (verdict, message)}; what it lacks is lost, with the reason
+    graded['missing'] gives. `overrides`, {item name: (points, reason)}, are the staff's: their
+    points stand, whatever the verdict, and their reason is the item's note."""
+    overrides = overrides or {}
     row, notes = {}, []
     for name, points, kind, what in items:
         found, message = verdict(graded, kind, what)
         row[name] = points if found in EARNS else 0
-        if found not in EARNS and points:
+        if name in overrides:
+            graded_points, row[name] = row[name], overrides[name][0]
+            notes.append(f'{name}: {row[name]} of {points}, {staff_note(overrides[name])} (graded {graded_points}'
+                         + (f': {message})' if graded_points != points else ')'))
+        elif found not in EARNS and points:
             notes.append(f'{name}: 0 of {points}: {message}')
-    row['total'] = _number(sum(row[name] for name, _, _, _ in items))
+    row['total'] = as_points(sum(row[name] for name, _, _, _ in items))
     row['notes'] = '; '.join(notes + unscored_notes(items, graded))
+    row['overridden'] = '; '.join(name for name, _, _, _ in items if name in overrides)
     return row
+
+
+def staff_note(override):
+    """How an item's points set by staff are explained, wherever they are shown."""
+    return f'set by the course staff: {override[1]}'
 
 
 def unscored_notes(items, graded):
@@ -88,19 +101,22 @@ def unscored_notes(items, graded):
 def possible(items):
     """The first row of the table (Otter's convention): each item's maximum and their total."""
     row = {name: points for name, points, _, _ in items}
-    row.update(submission='points possible', total=_number(sum(points for _, points, _, _ in items)),
+    row.update(submission='points possible', total=as_points(sum(points for _, points, _, _ in items)),
                status='', notes='')
     return row
 
 
-def feedback(submission, items, row, graded):
-    """A student's feedback, in Markdown: the points per item and why, then every check."""
+def feedback(submission, items, row, graded, overrides=None):
+    """A student's feedback, in Markdown: the points per item and why (the staff's reason where
+    `overrides`, {item name: (points, reason)}, set them), then every check."""
+    overrides = overrides or {}
     total = possible(items)['total']
     lines = [f'# {submission}: {row["total"]} of {total} points', '', f'Status: {row["status"]}', '',
              '| item | points | of | why not all |', '|---|---|---|---|']
     for name, points, kind, what in items:
         found, message = verdict(graded, kind, what)
-        lines.append(f"| {name} | {row[name]} | {points} | {_cell('' if found == 'PASS' else message)} |")
+        why = staff_note(overrides[name]) if name in overrides else '' if found == 'PASS' else message
+        lines.append(f"| {name} | {row[name]} | {points} | {_cell(why)} |")
     lines += ['', '## Every check', '']
     for kind in KINDS:
         for what, (found, message) in graded[kind].items():
@@ -112,6 +128,6 @@ def _cell(text):
     return str(text).replace('|', '\\|').replace('\n', ' ')
 
 
-def _number(value):
+def as_points(value):
     """5.0 as 5, 2.5 as 2.5: points as staff write them."""
     return int(value) if isinstance(value, float) and value.is_integer() else value

@@ -14,6 +14,7 @@ points only where the rubric gives it some.
 """
 import ast
 import io
+import os
 import re
 import tokenize
 
@@ -24,6 +25,27 @@ TODO_START = re.compile(r'#.*\bTODO\b', re.IGNORECASE)
 TODO_END = re.compile(r'#.*\b(END OF YOUR CODE|End of TODO)\b', re.IGNORECASE)
 SKIPPED = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING,
            tokenize.ENDMARKER}
+
+
+class TemplateError(Exception):
+    """The course's templates cannot be read; the message names the file and why."""
+
+
+def read_templates(folder):
+    """{name: text} of the course's template files in the folder: one missing is left out, but not both."""
+    templates = {}
+    for name in ('dnn_misc.py', 'dnn_cnn_2.py'):
+        try:
+            with open(os.path.join(folder, name), encoding='utf-8') as f:
+                templates[name] = f.read()
+            ast.parse(templates[name])
+        except FileNotFoundError:
+            pass
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as error:
+            raise TemplateError(f'{os.path.join(folder, name)}: cannot be read as Python ({error})') from None
+    if not templates:
+        raise TemplateError(f'{folder}: holds neither dnn_misc.py nor dnn_cnn_2.py')
+    return templates
 
 
 def check(texts, templates=None):

@@ -1,0 +1,118 @@
+"""Each submission's grading, kept beside the CSV (NAME-graded/) so that a rerun grades only what changed.
+
+A stored grading is what grading.grade_submission found: the verdicts, the status and the text of
+the two files, not the points, which the rubric and the staff's overrides turn it into on every
+run. It is reused while the submission's files, the grader (its code, our modules and drivers,
+the course's result files and data, Python's and NumPy's versions) and the limits it ran under
+(time, memory, sandbox) are those it was graded with; else it is graded again, and the reason said.
+"""
+import hashlib
+import json
+import os
+import re
+import sys
+
+import numpy as np
+
+from harness import REPO
+from harness.result_files import write_atomically
+
+FORMAT = 1  # what a stored file holds; another number is another grader's store
+GRADER_FILES = ('hw5_dnn_check.py', 'data_loader.py', 'dnn_im2col.py', 'dnn_misc.py', 'dnn_mlp.py',
+                'dnn_mlp_nononlinear.py', 'dnn_cnn.py', 'dnn_cnn_2.py', os.path.join('data', 'mnist_subset.json'))
+GRADER_FOLDERS = (('harness', '.py'), ('outputs', '.json'))
+
+
+def folder_of(out):
+    """NAME-graded/ beside the CSV NAME.csv."""
+    return os.path.splitext(out)[0] + '-graded'
+
+
+def _add_file(digest, path, name):
+    digest.update(f'{name}\0{os.path.getsize(path)}\0'.encode())
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            digest.update(chunk)
+
+
+def files_key(path):
+    """A digest of a submission as it was handed in: a zip's bytes, or every file under a folder."""
+    digest = hashlib.sha256()
+    if os.path.isfile(path):
+        _add_file(digest, path, '')
+        return digest.hexdigest()
+    for base, folders, names in os.walk(path):
+        folders.sort()
+        for name in sorted(names):
+            full = os.path.join(base, name)
+            relative = os.path.relpath(full, path)
+            if os.path.islink(full):
+                digest.update(f'{relative}\0link\0{os.readlink(full)}\0'.encode())
+            elif os.path.isfile(full):
+                _add_file(digest, full, relative)
+    return digest.hexdigest()
+
+
+def grader_key(limits):
+    """A digest of what grades a submission, and of the `limits` ({name: value}) it ran under."""
+    digest = hashlib.sha256(json.dumps([FORMAT, sys.version, np.__version__, limits], sort_keys=True).encode())
+    paths = [os.path.join(REPO, name) for name in GRADER_FILES]
+    for folder, ending in GRADER_FOLDERS:
+        for base, folders, names in os.walk(os.path.join(REPO, folder)):
+            folders[:] = sorted(f for f in folders if f != '__pycache__')
+            paths += [os.path.join(base, name) for name in sorted(names) if name.endswith(ending)]
+    for path in paths:
+        _add_file(digest, path, os.path.relpath(path, REPO))
+    return digest.hexdigest()
+
+
+class Store:
+    """The stored gradings of a class, in `folder`, valid for the grader `grader` (grader_key)."""
+
+    def __init__(self, folder, grader):
+        self.folder, self.grader = folder, grader
+
+    def path(self, submission):
+        return os.path.join(self.folder, re.sub(r'[^A-Za-z0-9._-]', '_', submission) + '.json')
+
+    def load(self, submission, files, any_grader=False):
+        """(grading, None) of the submission whose files have the digest `files`, or (None, why
+        it is graded again: None where nothing was stored). `any_grader`: whatever grader stored it."""
+        try:
+            with open(self.path(submission), encoding='utf-8') as f:
+                stored = json.load(f)
+        except FileNotFoundError:
+            return None, None
+        except (OSError, ValueError) as error:
+            return None, f'its stored grading cannot be read ({error})'
+        if not isinstance(stored, dict) or stored.get('format') != FORMAT:
+            return None, 'its stored grading is from another version of the grader'
+        if stored.get('submission') != submission:
+            return None, 'its stored grading is of another submission'
+        if stored.get('grader') != self.grader and not any_grader:
+            return None, 'the grader or its limits changed since it was graded'
+        if stored.get('files') != files:
+            return None, 'its files changed'
+        graded, status, texts = stored.get('graded'), stored.get('status'), stored.get('texts')
+        if not (_is_graded(graded) and isinstance(status, str) and isinstance(texts, dict)
+                and all(isinstance(k, str) and isinstance(v, str) for k, v in texts.items())):
+            return None, 'its stored grading is corrupt'
+        return ({kind: {what: tuple(pair) for what, pair in found.items()} if kind != 'missing' else found
+                 for kind, found in graded.items()}, status, texts), None
+
+    def save(self, submission, files, grading):
+        """Keep a grading, (graded, status, texts), of the submission whose files have the digest `files`."""
+        graded, status, texts = grading
+        os.makedirs(self.folder, exist_ok=True)
+        record = {'format': FORMAT, 'submission': submission, 'grader': self.grader, 'files': files,
+                  'graded': graded, 'status': status, 'texts': texts}
+        write_atomically(self.path(submission), lambda f: json.dump(record, f))
+
+
+def _is_graded(graded):
+    """Whether a stored 'graded' has grade_submission's shape: {kind: {what: [verdict, message]}}, and 'missing'."""
+    return (isinstance(graded, dict) and isinstance(graded.get('missing'), dict)
+            and all(isinstance(found, dict) for found in graded.values())
+            and all(isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+                    for kind, found in graded.items() if kind != 'missing' for pair in found.values())
+            and all(isinstance(v, str) for v in graded['missing'].values()))
