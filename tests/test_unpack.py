@@ -1,5 +1,6 @@
 """harness/grader/unpack.py: a class's zips and folders, and the zips it refuses to unpack."""
 import os
+import shutil
 import stat
 import zipfile
 
@@ -32,8 +33,12 @@ def test_ids_come_from_the_zip_names(tmp_path):
 def test_files_at_the_top_or_in_one_folder(tmp_path):
     top = unpack.unpack(make_zip(tmp_path / 'a.zip', [('dnn_misc.py', b'x'), ('MLP.json', b'{}')]))
     inside = unpack.unpack(make_zip(tmp_path / 'b.zip', [('hw6/dnn_misc.py', b'y'), ('__MACOSX/._hw6', b'')]))
-    assert open(os.path.join(unpack.files_root(top), 'dnn_misc.py')).read() == 'x'
-    assert open(os.path.join(unpack.files_root(inside), 'dnn_misc.py')).read() == 'y'
+    try:
+        assert open(os.path.join(unpack.files_root(top), 'dnn_misc.py')).read() == 'x'
+        assert open(os.path.join(unpack.files_root(inside), 'dnn_misc.py')).read() == 'y'
+    finally:
+        shutil.rmtree(top)
+        shutil.rmtree(inside)
 
 
 @pytest.mark.parametrize('members, reason', [
