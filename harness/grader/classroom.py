@@ -37,7 +37,7 @@ def plan(entries, ids, store, fresh=False, only=()):
 def grade_class(to_grade, store, sandbox, templates, jobs, progress):
     """{submission: (graded, status, texts)} of the submissions `to_grade`, `jobs` at a time, each
     stored as it ends and passed to progress(done, total, submission, grading, elapsed)."""
-    gradings, started = {}, time.monotonic()
+    gradings, started, unkept = {}, time.monotonic(), []
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
     try:
         futures = {pool.submit(grade_submission, entry.path, sandbox, templates): (submission, files)
@@ -45,7 +45,13 @@ def grade_class(to_grade, store, sandbox, templates, jobs, progress):
         for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
             submission, files = futures[future]
             gradings[submission] = future.result()
-            store.save(submission, files, gradings[submission])
+            try:
+                store.save(submission, files, gradings[submission])
+            except OSError as error:
+                if not unkept:  # said once: the grading goes on, and the table is written as ever
+                    print(f'grade.py: warning: cannot keep the gradings in {store.folder} ({error.strerror}): '
+                          f'a rerun will grade them again', file=sys.stderr)
+                unkept.append(submission)
             progress(done, len(to_grade), submission, gradings[submission], time.monotonic() - started)
     except KeyboardInterrupt:
         sandbox.stop()  # the gradings going on end now, and none of them is kept
