@@ -1,6 +1,8 @@
 """scripts/gradescope/: the autograder zip, and run_autograder on a submission as Gradescope runs it."""
+import importlib.util
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -12,10 +14,33 @@ import pytest
 from conftest import REPO, ROW_BIAS, course_style_source, tree_digest
 from harness.grader import sandbox
 
-pytestmark = pytest.mark.slow  # the Gradescope build-and-run
-
 OUTPUTS = os.path.join(REPO, 'outputs')
 DRIVER = open(os.path.join(REPO, 'tests', 'course_style', 'dnn_cnn_2.py')).read()
+COLLABORATION = '\n# I discussed the homework with: none\n'  # the list the assignment asks for at a file's end
+_spec = importlib.util.spec_from_file_location('grade_submission', os.path.join(REPO, 'scripts', 'gradescope',
+                                                                                 'grade_submission.py'))
+grade_submission = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(grade_submission)
+
+
+def code_blocks(markdown):
+    """The text of each fenced code block in `markdown` (its fence: three or more backticks)."""
+    return [m.group(2) for m in re.finditer(r'^(`{3,})text\n(.*?)\n\1$', markdown, re.MULTILINE | re.DOTALL)]
+
+
+def test_markdown_shows_a_message_as_it_was():
+    """A check's message, whatever it holds, is the text of one code block after the verdict in bold;
+    the grader's own sentence is escaped, and the notes that cost nothing are one block."""
+    message = 'grad.T @ X is wrong | *row* _bias_ <b>x</b>\n```\n````nested\n| a | b |'
+    output = grade_submission.item_output('FAIL', message, 0, 5)
+    assert output.startswith('**FAIL**: 0 of 5 points\n\n`````text\n') and code_blocks(output) == [message]
+    assert grade_submission.item_output('PASS', None, 5, 5) == '**PASS**: 5 of 5 points'
+    assert grade_submission.item_output('WARN', 'slow', 2.5, 2.5) == '**WARN**: 2.5 of 2.5 points\n\n```text\nslow\n```'
+    assert grade_submission.escaped('a_b *c* <d> | `e` [f] #') == r'a\_b \*c\* \<d\> \| \`e\` \[f\] \#'
+    notes = grade_submission.rules_output(['collaboration dnn_misc.py: no list', 'dropout.forward: wrong\n| 1 |'])
+    assert notes.startswith("**The assignment's rules**") and code_blocks(notes) == [
+        'collaboration dnn_misc.py: no list\n\ndropout.forward: wrong\n| 1 |']
+    assert grade_submission.rules_output([]) == "**The assignment's rules**: none broken."
 
 
 @pytest.fixture(scope='module')
@@ -47,6 +72,7 @@ def run(root, submission, path=None):
     return json.loads((root / 'results' / 'results.json').read_text())
 
 
+@pytest.mark.slow
 def test_the_zip_holds_what_gradescope_runs(autograder):
     _, modes = autograder
     assert {'setup.sh', 'run_autograder', 'harness/grader/grading.py', 'hw5_dnn_check.py', 'dnn_misc.py',
@@ -56,9 +82,11 @@ def test_the_zip_holds_what_gradescope_runs(autograder):
     assert not any(name.startswith(('tests/', 'bench/', '.git')) for name in modes)
 
 
+@pytest.mark.slow
 def test_a_right_submission_scores_the_rubric_total(autograder):
     root, _ = autograder
-    submission = {'dnn_misc.py': course_style_source(ROW_BIAS), 'dnn_cnn_2.py': DRIVER}
+    # its dnn_misc.py ends with the list of classmates, its dnn_cnn_2.py does not: a rule broken costs nothing
+    submission = {'dnn_misc.py': course_style_source(ROW_BIAS) + COLLABORATION, 'dnn_cnn_2.py': DRIVER}
     for name in os.listdir(OUTPUTS):
         if name.endswith('.json'):
             submission[name] = open(os.path.join(OUTPUTS, name)).read()
@@ -68,10 +96,19 @@ def test_a_right_submission_scores_the_rubric_total(autograder):
     assert all(test['status'] == 'passed' and test['score'] == test['max_score'] for test in results['tests'])
     assert sum(test['max_score'] for test in results['tests']) == 50
     isolation = sandbox.choose()  # what the autograder uses, and says: bubblewrap where it runs, else the container
-    assert isolation.describe() in results['output'] and results['execution_time'] > 0
+    assert grade_submission.escaped(isolation.describe()) in results['output'] and results['execution_time'] > 0
     assert isolation.bwrap or "Gradescope's container isolates it" in results['output']
+    # Markdown, read by people: each item's verdict in bold, and the rules' notes beneath the status
+    assert results['output_format'] == results['test_output_format'] == 'md'
+    assert all(test['output_format'] == 'md' for test in results['tests'])
+    assert all(test['output'].startswith(f"**PASS**: {test['max_score']} of {test['max_score']} points")
+               for test in results['tests'])
+    notes = code_blocks(results['output'].split("**The assignment's rules**", 1)[1])
+    assert len(notes) == 1 and 'collaboration dnn_cnn_2.py: dnn_cnn_2.py does not end with the list' in notes[0]
+    assert 'collaboration dnn_misc.py' not in results['output']
 
 
+@pytest.mark.slow
 def test_a_wrong_submission_loses_points_with_reasons(autograder):
     root, _ = autograder
     results = run(root, {'dnn_misc.py': course_style_source(
@@ -79,10 +116,21 @@ def test_a_wrong_submission_loses_points_with_reasons(autograder):
     tests = {test['name']: test for test in results['tests']}
     assert tests['Q3.2 relu.backward']['score'] == 0 and tests['Q3.2 relu.backward']['status'] == 'failed'
     assert 'relu.backward' in tests['Q3.2 relu.backward']['output']
-    assert tests['Q3.9 network']['output'] == 'FAIL: no dnn_cnn_2.py in the submission'
+    assert tests['Q3.9 network']['output'] == ('**FAIL**: 0 of 3 points\n\n'
+                                               '```text\nno dnn_cnn_2.py in the submission\n```')
     assert results['score'] == sum(test['score'] for test in results['tests']) == 20
+    # the failed check's message, whole, in a code block after the verdict in bold, as Gradescope's Markdown
+    relu = tests['Q3.2 relu.backward']['output']
+    assert results['output_format'] == results['test_output_format'] == 'md'
+    assert tests['Q3.2 relu.backward']['output_format'] == 'md'
+    assert relu.startswith('**FAIL**: 0 of 5 points\n\n') and len(code_blocks(relu)) == 1
+    assert code_blocks(relu)[0].startswith('relu.backward(') and 'wrong' in code_blocks(relu)[0]
+    # its dnn_misc.py does not end with the list of classmates: a note, beneath the status, that costs nothing
+    rules = results['output'].split("**The assignment's rules**", 1)[1]
+    assert 'collaboration dnn_misc.py: dnn_misc.py does not end with the list of classmates' in code_blocks(rules)[0]
 
 
+@pytest.mark.slow
 def test_a_crashing_grader_still_writes_results(tmp_path):
     (tmp_path / 'source' / 'scripts' / 'gradescope').mkdir(parents=True)  # the grader's code missing
     shutil.copy(os.path.join(REPO, 'scripts', 'gradescope', 'grade_submission.py'),
@@ -94,6 +142,7 @@ def test_a_crashing_grader_still_writes_results(tmp_path):
     results = json.loads((tmp_path / 'results' / 'results.json').read_text())
     assert results['score'] == 0 and results['tests'][0]['status'] == 'failed'
     assert 'ModuleNotFoundError' in results['tests'][0]['output']
+    assert results['output_format'] == 'md' and 'ModuleNotFoundError' in code_blocks(results['tests'][0]['output'])[0]
     os.remove(tmp_path / 'source' / 'scripts' / 'gradescope' / 'grade_submission.py')  # not even Python runs it
     assert subprocess.run(['bash', script], env=env, capture_output=True, timeout=60).returncode == 0
     results = json.loads((tmp_path / 'results' / 'results.json').read_text())
@@ -109,6 +158,7 @@ def cheat(root):
     return ''.join(f'try:\n    {line}\nexcept BaseException:\n    pass\n' for line in attempts)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('with_bwrap', [True, False])
 def test_a_cheat_earns_no_more_than_its_own_code(autograder, tmp_path, with_bwrap):
     """Its honest worth: the 11 points of its right dnn_cnn_2.py. As in Gradescope's container, where
@@ -130,6 +180,7 @@ def test_a_cheat_earns_no_more_than_its_own_code(autograder, tmp_path, with_bwra
     assert ('sandboxed by bubblewrap' in results['output']) == with_bwrap
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('case', ['main-broken', 'builtins-right', 'fds-broken', 'on-path', 'answer-equal',
                                   'exit-in-check', 'scores-from-loss-broken', 'scores-from-table-broken',
                                   'loss-value-broken', 'params-swapped-broken', 'client-wrapped-broken',

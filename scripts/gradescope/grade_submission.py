@@ -3,11 +3,20 @@ ROOT/results/results.json with one test per rubric item and the total as the sco
 
     python3 scripts/gradescope/grade_submission.py ROOT      # run_autograder does, with ROOT=/autograder
 
+Gradescope shows every output as Markdown ("md": the top-level output_format, test_output_format
+and each test's own). A test's output is its verdict in bold and its points, then the check's
+message verbatim in a fenced code block (messages hold code such as `grad.T @ X`, `|`, `*`, `_`,
+`<` and backticks); the grader's own sentence at the top is escaped. The notes that cost no points
+(rubric.unscored_notes: the assignment's rules a file breaks, and failed checks with no item of
+their own) go in the top-level output, beneath the status, so that the tests stay one per rubric
+item and a note never shows as a failed test beside the scored ones.
+
 Whatever goes wrong, a valid results.json is written: a grading that fails is one failed test,
 with the reason, and a score of 0.
 """
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -15,6 +24,33 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 TIMEOUT_S, MEMORY_MB = 240.0, 2048  # per check run; Gradescope's container has about 10 minutes in all
+MARKDOWN = {'output_format': 'md', 'test_output_format': 'md'}  # the top-level output's, and every test's
+RULES = "**The assignment's rules**"
+
+
+def fenced(text):
+    """`text` verbatim in a fenced code block, its fence longer than any run of backticks in it."""
+    text = str(text).rstrip('\n')
+    fence = '`' * max(3, 1 + max((len(run) for run in re.findall('`+', text)), default=0))
+    return f'{fence}text\n{text}\n{fence}'
+
+
+def escaped(text):
+    """One line of the grader's own prose, with the characters Markdown would read as markup escaped."""
+    return re.sub(r'([\\`*_\[\]<>|#~])', r'\\\1', ' '.join(str(text).split()))
+
+
+def item_output(verdict, message, score, points):
+    """A test's Markdown: the verdict in bold and the points, then the message, if any, as it was."""
+    head = f'**{verdict}**: {score} of {points} points'
+    return f'{head}\n\n{fenced(message)}' if message else head
+
+
+def rules_output(notes):
+    """The notes that cost no points, for the top-level output: each its own paragraph of one block."""
+    if not notes:
+        return f'{RULES}: none broken.'
+    return f"{RULES} (they cost no points here; the course staff see them):\n\n" + fenced('\n\n'.join(notes))
 
 
 def results(root):
@@ -31,10 +67,12 @@ def results(root):
     for number, (name, points, kind, what) in enumerate(items, start=1):
         verdict, message = rubric.verdict(graded, kind, what)
         tests.append({'name': name, 'number': str(number), 'score': row[name], 'max_score': points,
-                      'status': 'passed' if row[name] == points else 'failed', 'output': f'{verdict}: {message}'})
-    return {'score': row['total'], 'tests': tests,
-            'output': f"{status}. The submission was {isolation.describe()}"
-                      + ('.' if isolation.bwrap else "; Gradescope's container isolates it.")}
+                      'status': 'passed' if row[name] == points else 'failed', 'output_format': 'md',
+                      'output': item_output(verdict, message, row[name], points)})
+    run = escaped(f"{status}. The submission was {isolation.describe()}"
+                  + ('.' if isolation.bwrap else "; Gradescope's container isolates it."))
+    return {'score': row['total'], 'tests': tests, **MARKDOWN,
+            'output': f'{run}\n\n{rules_output(rubric.unscored_notes(items, graded))}'}
 
 
 def main(argv):
@@ -44,9 +82,10 @@ def main(argv):
     try:
         report = results(root)
     except BaseException as error:  # anything at all: Gradescope shows a failed autograder without the file
-        report = {'score': 0, 'output': 'The grader failed; please tell the course staff.',
-                  'tests': [{'name': 'grading', 'score': 0, 'max_score': 0, 'status': 'failed',
-                             'output': f'{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}'}]}
+        report = {'score': 0, 'output': 'The grader failed; please tell the course staff.', **MARKDOWN,
+                  'tests': [{'name': 'grading', 'score': 0, 'max_score': 0, 'status': 'failed', 'output_format': 'md',
+                             'output': '**The grader failed**: please tell the course staff.\n\n' + fenced(
+                                 f'{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}')}]}
     report['execution_time'] = round(time.monotonic() - started, 1)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path + '.tmp', 'w') as f:
