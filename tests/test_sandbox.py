@@ -292,6 +292,27 @@ def test_what_a_grading_kills_of_its_users_processes_is_its_own(tmp_path):
             process.wait()
 
 
+@pytest.mark.skipif(not os.path.isdir('/proc'), reason="needs Linux's /proc")
+def test_run_as_the_graders_own_user_a_grading_kills_only_what_carries_its_token():
+    """No sandbox and not root: the student processes are the grader's user's. One that outlived its
+    checker (killed at its time limit, or by Ctrl-C) is killed; the user's other processes are not."""
+    grading = sandbox.Sandbox()
+    time.sleep(0.05)
+    processes = {name: subprocess.Popen(['sleep', '60'], env=dict(os.environ, **marks), start_new_session=True)
+                 for name, marks in [('ours', {sandbox.GRADING: grading.token}), ('unmarked, after', {}),
+                                     ("another grading's", {sandbox.GRADING: 'another'})]}
+    try:
+        time.sleep(0.2)
+        sandbox.kill_user(os.getuid(), grading.token, grading.since)
+        time.sleep(0.2)
+        alive = {name: process.poll() is None for name, process in processes.items()}
+        assert alive == {'ours': False, 'unmarked, after': True, "another grading's": True}
+    finally:
+        for process in processes.values():
+            process.kill()
+            process.wait()
+
+
 def test_what_a_student_process_is_shipped_every_user_may_read(tmp_path, monkeypatch):
     """Gradescope's setup.sh closes the autograder's sources to other users (go-rwx), and the student
     process runs as hw5student: the copies it is shipped are readable all the same."""

@@ -119,9 +119,12 @@ def kill_user(uid, token, since):
     grading's `token` in their environment, or that started after `since` (clock ticks after boot, when
     the grading began) and carry no token of a grading in flight (whose checker, another user's
     process, carries it too). Another grading's processes, and those the user ran before (a daemon of
-    nobody's), are left alone; a process that forges a token is not."""
-    if uid == os.getuid() or not os.path.isdir(PROC):
+    nobody's), are left alone; a process that forges a token is not. When `uid` is our own (no
+    sandbox, not root), only the processes that carry this grading's token: a student process whose
+    checker was killed (its time limit, Ctrl-C) would go on otherwise."""
+    if not os.path.isdir(PROC):
         return
+    ours = uid == os.getuid()
     theirs, live = {}, set()  # pid: its token (or None), of uid's processes; the tokens other users' carry
     for pid in filter(str.isdigit, os.listdir(PROC)):
         try:
@@ -136,7 +139,9 @@ def kill_user(uid, token, since):
             continue
     for pid, mark in theirs.items():
         try:
-            if mark == token or (mark not in live - {token} and started(pid) >= since):
+            if int(pid) == os.getpid():
+                continue
+            if mark == token or (not ours and mark not in live - {token} and started(pid) >= since):
                 os.kill(int(pid), signal.SIGKILL)
         except (OSError, ValueError, IndexError):
             continue
