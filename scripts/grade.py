@@ -245,7 +245,7 @@ def grade_class(args):
         print(f"\nIn no row of {args.canvas}: {', '.join(unmatched)}")
     print('\n' + '\n'.join(same_code.report(groups)[2:]))
     print(f'\nThe submissions were {args.sandbox.describe()}.')
-    return write_files(args, rows, graded_by, groups, entries)
+    return write_files(args, rows, graded_by, groups, [entries[s] for s in rows if s not in unmatched])
 
 
 def progress(items, reused):
@@ -272,9 +272,9 @@ def table(args, rows):
     return text.getvalue()
 
 
-def write_files(args, rows, graded_by, groups, entries):
-    """The CSV, Canvas's import and its feedback zip, the same-code report, the summary and the
-    feedback files, each whole or not at all. Returns 0, or 1 with a line."""
+def write_files(args, rows, graded_by, groups, students):
+    """The CSV, Canvas's import and the feedback zip of its `students` (the entries that match one), the
+    same-code report, the summary and the feedback files, each whole or not at all. Returns 0, or 1 with a line."""
     try:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     except OSError:
@@ -289,7 +289,7 @@ def write_files(args, rows, graded_by, groups, entries):
         if write_or_rescue(canvas_path(args.out), lambda f: f.write(args.import_text), 'grade.py',
                            "Canvas's import", text=args.import_text):
             return 1
-        returns = [(entries[submission], feedback[submission]) for submission in rows]
+        returns = [(entry, feedback[submission]) for submission, entry in zip(rows, students)]
         if write_or_rescue(feedback_zip_path(args.out), lambda f: returned.write_zip(f, returns), 'grade.py',
                            'the feedback for Canvas', binary=True):
             return 1

@@ -242,3 +242,28 @@ def test_the_assignments_rules_are_notes_on_the_row_and_lines_in_the_feedback(gr
     assert '- FAIL rule given code dnn_misc.py: dnn_misc.py changes the given code outside the TODOs in dropout.forward' \
         in feedback
     assert '- PASS rule imports dnn_cnn_2.py: imports only what the provided code does' in feedback
+
+
+def test_the_feedback_zip_gives_each_student_of_the_export_their_feedback_on_a_file_they_submitted(graded):
+    """grades-feedback.zip as canvas-lms reads it (test_returned's emulation): each file names a student of
+    the export and a file of their submission, and is that file, annotated with their feedback."""
+    from harness.grader.canvas import read_member
+    from test_returned import canvas_reads, opened
+    export = {int(row[1]) for row in csv.reader(io.StringIO(GRADEBOOK.lstrip('\ufeff'))) if row[1].isdigit()}
+    submitted = {}
+    for name in DOWNLOAD:
+        _, user, _, file_id, _ = read_member(name)
+        if file_id:
+            submitted.setdefault(int(user), set()).add(file_id)
+    returned = (graded['root'] / 'out' / 'grades-feedback.zip').read_bytes()
+    read = canvas_reads(returned, {user: files for user, files in submitted.items() if user in export})
+    assert None not in read.values(), read  # zed.9 (107) is in no row of the export: no file for Canvas to ignore
+    assert sorted(user for user, _ in read.values()) == [101, 102, 103, 104, 105, 106]  # 108, 109 handed in nothing
+    members = opened(returned)
+    feedback = graded['root'] / 'feedback'
+    smith = opened(members['smithbob_101_5009_HW_6_code_smith.1-1.zip'])  # the zip graded, not the earlier one
+    assert smith == dict(RIGHT, **{'FEEDBACK.md': (feedback / 'smith.1.md').read_bytes()})
+    ortiz = members['ortizana_LATE_106_5010_dnn_misc-1.py'].decode()
+    assert ortiz.startswith('# # ortizana: ') and ortiz.endswith(RIGHT['dnn_misc.py'].decode())
+    first_lines = (feedback / 'ortizana.md').read_text().splitlines()[:3]
+    assert ortiz.splitlines()[:3] == [('# ' + line).rstrip() for line in first_lines]

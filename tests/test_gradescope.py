@@ -130,6 +130,52 @@ def test_a_wrong_submission_loses_points_with_reasons(autograder):
     assert 'collaboration dnn_misc.py: dnn_misc.py does not end with the list of classmates' in code_blocks(rules)[0]
 
 
+STAFF = 'submission,item,points,reason\npark.7,Q3.2 relu.backward,4,"regrade request: the mask is right"\n'
+
+
+def built(root, *options):
+    """/autograder in `root` from build.py with `options`; (the build's result, the source folder)."""
+    result = subprocess.run([sys.executable, os.path.join(REPO, 'scripts', 'gradescope', 'build.py'),
+                             '--out', str(root / 'autograder.zip'), *options], capture_output=True, text=True,
+                            timeout=120)
+    if result.returncode == 0:
+        with zipfile.ZipFile(root / 'autograder.zip') as archive:
+            archive.extractall(root / 'source')
+        shutil.copy(root / 'source' / 'run_autograder', root / 'run_autograder')
+    return result
+
+
+@pytest.mark.slow
+def test_an_override_reaches_the_submission_it_names(tmp_path):
+    (tmp_path / 'overrides.csv').write_text(STAFF)
+    assert built(tmp_path, '--overrides', str(tmp_path / 'overrides.csv')).returncode == 0
+    wrong = {'dnn_misc.py': course_style_source(ROW_BIAS + [('backward_output = grad * self.mask',
+                                                             'backward_output = grad')])}
+    scores = {}
+    for email in ('park.7@osu.edu', 'lee.3@osu.edu'):
+        users = [{'email': email, 'id': 1, 'name': 'A Student', 'sid': '5001'}]
+        (tmp_path / 'submission_metadata.json').write_text(json.dumps({'users': users}))
+        results = run(tmp_path, wrong)
+        scores[email] = results['score']
+        relu = next(test for test in results['tests'] if test['name'] == 'Q3.2 relu.backward')
+        if email.startswith('park.7'):
+            assert relu['score'] == 4 and relu['output'].startswith(
+                '**FAIL**: 4 of 5 points, set by the course staff: regrade request: the mask is right\n\n```text\n'
+                'relu.backward(')
+    assert scores == {'park.7@osu.edu': 24, 'lee.3@osu.edu': 20}
+
+
+@pytest.mark.parametrize('text, error', [
+    ('submission,item,points,reason\npark.7,Q3.33,1,x\n', "line 2: no rubric item 'Q3.33'"),
+    ('submission,item,points\n', 'line 1 must be the header submission,item,points,reason'),
+])
+def test_a_bad_overrides_file_builds_nothing(tmp_path, text, error):
+    (tmp_path / 'overrides.csv').write_text(text)
+    result = built(tmp_path, '--overrides', str(tmp_path / 'overrides.csv'))
+    assert result.returncode == 2 and 'Traceback' not in result.stderr
+    assert error in result.stderr.strip().splitlines()[-1] and not (tmp_path / 'autograder.zip').exists()
+
+
 @pytest.mark.slow
 def test_a_crashing_grader_still_writes_results(tmp_path):
     (tmp_path / 'source' / 'scripts' / 'gradescope').mkdir(parents=True)  # the grader's code missing

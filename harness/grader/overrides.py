@@ -49,7 +49,8 @@ def read(path, items, submissions=None):
             raise OverrideError(f'{where}: no rubric item {item!r}; the items are {", ".join(maxima)}')
         value = as_number(points)
         if value is None or not 0 <= value <= maxima[item]:
-            raise OverrideError(f'{where}: points must be a number from 0 to {maxima[item]} for {item!r}, got {points!r}')
+            raise OverrideError(f'{where}: points must be a number from 0 to {maxima[item]} for {item!r}, '
+                                f'got {points!r}')
         if not reason:
             raise OverrideError(f'{where}: no reason given for {submission} {item!r}')
         if item in found.get(submission, {}):
