@@ -35,17 +35,13 @@ the CSV, and a rerun grades only the submissions whose files, or whose grader, c
 (harness/grader/store.py); --only NAME... grades those again, --fresh all.
 """
 import argparse
-import csv
-import io
 import os
-import re
 import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from harness.grader import (canvas, classroom, gradebook, overrides, returned, rubric, rules, same_code,  # noqa: E402
-                            sandbox, store, summary, unpack)
-from harness.result_files import write_atomically, write_or_rescue  # noqa: E402
+from harness.grader import (canvas, classroom, gradebook, overrides, rubric, rules, same_code, sandbox,  # noqa: E402
+                            store, unpack, written)
 
 
 def build_parser():
@@ -108,13 +104,17 @@ def load_inputs(args, parser):
         args.gradebook, args.column = load_gradebook(args.canvas, args.assignment, args.out, parser)
     list_submissions(args, parser)
     args.ids = unique([entry.id for entry in args.entries])
-    unknown = [name for name in args.only or () if name not in args.ids]
+    names = submission_names(args.ids, args.entries)
+    unknown = [name for name in args.only or () if name not in names]
     if unknown:
         parser.error(f"argument --only: no submission {', '.join(map(repr, unknown))} in {args.submissions}")
+    args.only = {chosen for name in args.only or () for chosen in (names[name] if isinstance(names[name], list) else [names[name]])}
     args.overrides = {}
     if args.overrides_file:
+        if os.path.abspath(args.overrides_file) in [os.path.abspath(path) for path in written.paths(args.out)]:
+            parser.error(f'--overrides {args.overrides_file}: that is a file grading writes; keep it apart')
         try:
-            args.overrides = overrides.read(args.overrides_file, args.items, set(args.ids))
+            args.overrides = overrides.read(args.overrides_file, args.items, names)
         except overrides.OverrideError as error:
             parser.error(f'--overrides {error}')
     args.sandbox = choose_sandbox(args, parser)
@@ -143,7 +143,7 @@ def load_gradebook(export, assignment, out, parser):
         column = gradebook.assignment_column(*table[:2], assignment)
     except gradebook.GradebookError as error:
         parser.error(f'--canvas {error}')
-    if os.path.abspath(export) == canvas_path(os.path.abspath(out)):
+    if os.path.abspath(export) == written.canvas_path(os.path.abspath(out)):
         parser.error(f'--canvas {export}: that is the file the import would be written to; rename it')
     return table, column
 
@@ -170,27 +170,18 @@ def choose_sandbox(args, parser):
         parser.exit(2, f'grade.py: error: {error} (--require-sandbox)\n')
 
 
-def beside(out, ending):
-    """NAME{ending} beside the CSV NAME.csv."""
-    return os.path.splitext(out)[0] + ending
-
-
-def same_code_path(out):
-    return beside(out, '-same-code.md')
-
-
-def canvas_path(out):
-    """The gradebook to import into Canvas."""
-    return beside(out, '-canvas.csv')
-
-
-def feedback_zip_path(out):
-    """The feedback to return to Canvas (Re-Upload Submissions)."""
-    return beside(out, '-feedback.zip')
-
-
-def summary_path(out):
-    return beside(out, '-summary.md')
+def submission_names(ids, entries):
+    """{what staff may call a submission: it, or the list of those it may be}: its row's name, and
+    its Canvas ID; a name two students' zips gave (a row "x" and a row "x (2)") is either."""
+    names = {submission: submission for submission in ids}
+    for submission, entry in zip(ids, entries):
+        if entry.canvas_id:
+            names[entry.canvas_id] = submission
+    for submission, entry in zip(ids, entries):
+        if submission != entry.id:  # the second of a name, numbered by unique()
+            first = names[entry.id]
+            names[entry.id] = (first if isinstance(first, list) else [first]) + [submission]
+    return names
 
 
 def unique(ids):
@@ -209,6 +200,9 @@ def main(argv=None):
     try:  # what canvas.entries unpacks goes, whatever exits after it: a usage error, a refused sandbox
         load_inputs(args, parser)
         return grade_class(args)
+    except KeyboardInterrupt:  # before or after the gradings (classroom.grade_class says what it kept)
+        print('grade.py: interrupted; the gradings that ended are kept for the next run', file=sys.stderr)
+        return 130
     finally:
         for folder in args.made:
             shutil.rmtree(folder, ignore_errors=True)
@@ -217,13 +211,13 @@ def main(argv=None):
 def grade_class(args):
     warning = '' if args.sandbox.bwrap else 'warning: '
     print(f'grade.py: {warning}the submissions are {args.sandbox.describe()}', file=sys.stderr, flush=True)
-    limits = {'timeout': args.timeout, 'memory_mb': args.memory, 'sandbox': args.sandbox.describe()}
-    kept = store.Store(store.folder_of(args.out), store.grader_key(limits))
-    gradings, to_grade, why_again = classroom.plan(args.entries, args.ids, kept, args.fresh, args.only or ())
+    limits = {'timeout': args.timeout, 'sandbox': args.sandbox.spec()}  # spec: bwrap, the memory, the user
+    kept = store.Store(written.beside(args.out, '-graded'), store.grader_key(limits))
+    gradings, to_grade, why = classroom.plan(args.entries, args.ids, kept, args.fresh, args.only or ())
     if gradings:
         print(f'grade.py: {len(gradings)} of {len(args.ids)} submissions have not changed since they were graded: '
               f'their gradings in {kept.folder} are used again', file=sys.stderr)
-    classroom.say_why_again(why_again)
+    classroom.say_why(why)
     try:
         gradings.update(classroom.grade_class(to_grade, kept, args.sandbox, args.templates, args.j,
                                               progress(args.items, len(gradings))))
@@ -245,7 +239,9 @@ def grade_class(args):
         print(f"\nIn no row of {args.canvas}: {', '.join(unmatched)}")
     print('\n' + '\n'.join(same_code.report(groups)[2:]))
     print(f'\nThe submissions were {args.sandbox.describe()}.')
-    return write_files(args, rows, graded_by, groups, [entries[s] for s in rows if s not in unmatched])
+    canvas = (args.import_text, {s: entries[s] for s in rows if s not in unmatched}) if args.canvas else None
+    return written.write_class(args.out, args.items, rows, graded_by, groups,
+                               args.overrides if args.overrides_file else None, args.feedback, canvas)
 
 
 def progress(items, reused):
@@ -260,68 +256,13 @@ def progress(items, reused):
     return say
 
 
-def table(args, rows):
-    """The CSV's text: the header, Otter's row of maxima, a row per submission."""
-    columns = (['submission', 'canvas_id', 'late'] + [name for name, _, _, _ in args.items]
-               + ['total', 'status'] + (['overridden'] if args.overrides_file else []) + ['notes'])
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=columns, extrasaction='ignore')
-    writer.writeheader()
-    writer.writerow(rubric.possible(args.items))
-    writer.writerows(rows.values())
-    return text.getvalue()
-
-
-def write_files(args, rows, graded_by, groups, students):
-    """The CSV, Canvas's import and the feedback zip of its `students` (the entries that match one), the
-    same-code report, the summary and the feedback files, each whole or not at all. Returns 0, or 1 with a line."""
-    try:
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    except OSError:
-        pass  # write_or_rescue says why the table cannot go there, and keeps it
-    text = table(args, rows)
-    if write_or_rescue(args.out, lambda f: f.write(text), 'grade.py', 'the table', text=text):
-        return 1
-    feedback = {submission: rubric.feedback(submission, args.items, row, graded_by[submission],
-                                            args.overrides.get(submission)) for submission, row in rows.items()}
-    written = [args.out]
-    if args.canvas:
-        if write_or_rescue(canvas_path(args.out), lambda f: f.write(args.import_text), 'grade.py',
-                           "Canvas's import", text=args.import_text):
-            return 1
-        returns = [(entry, feedback[submission]) for submission, entry in zip(rows, students)]
-        if write_or_rescue(feedback_zip_path(args.out), lambda f: returned.write_zip(f, returns), 'grade.py',
-                           'the feedback for Canvas', binary=True):
-            return 1
-        written += [canvas_path(args.out), feedback_zip_path(args.out)]
-    try:
-        write_atomically(same_code_path(args.out), lambda f: f.write('\n'.join(same_code.report(groups)) + '\n'))
-        written.append(same_code_path(args.out))
-        write_atomically(summary_path(args.out), lambda f: f.write(summary.markdown(args.items, rows, graded_by,
-                                                                                      groups)))
-        written.append(summary_path(args.out))
-        if summary.picture(os.path.splitext(summary_path(args.out))[0] + '.png', args.items, rows):
-            written.append(os.path.splitext(summary_path(args.out))[0] + '.png')
-        if args.feedback:
-            os.makedirs(args.feedback, exist_ok=True)
-            for submission, text in feedback.items():
-                name = re.sub(r'[^A-Za-z0-9._-]', '_', submission) + '.md'
-                write_atomically(os.path.join(args.feedback, name), lambda f, text=text: f.write(text))
-            written.append(f'feedback in {args.feedback}')
-    except OSError as error:
-        print(f'grade.py: error: cannot write {error.filename or "a file"}: {error.strerror}', file=sys.stderr)
-        return 1
-    print(f"wrote {', '.join(written)}", file=sys.stderr)
-    return 0
-
-
 def canvas_import(args, rows):
     """Make args.import_text, the gradebook for Canvas's import (gradebook.import_for). Returns the
     submissions that match no student of the export, each also named on stderr."""
     header, _, students = args.gradebook
     maximum = rubric.possible(args.items)['total']
     possible = gradebook.points_possible(students, args.column)
-    if possible is not None and overrides.as_number(possible) != maximum:
+    if possible is not None and rubric.as_number(possible) != maximum:
         print(f"grade.py: warning: {header[args.column]} is out of {possible} points in {args.canvas}, the rubric's "
               f"total is {maximum}: Canvas will read each total out of {possible}", file=sys.stderr)
     args.import_text, unmatched = gradebook.import_for(args.gradebook, args.column, rows, maximum,

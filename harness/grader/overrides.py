@@ -11,7 +11,7 @@ import (the total) and Gradescope's results.json.
 import csv
 import io
 
-from harness.grader.rubric import as_points
+from harness.grader.rubric import as_number
 
 HEADER = ['submission', 'item', 'points', 'reason']
 
@@ -23,7 +23,8 @@ class OverrideError(Exception):
 def read(path, items, submissions=None):
     """{submission: {item: (points, reason)}} of the overrides file at `path`, each row checked
     against the rubric's `items` [(name, points, kind, what)] and, when given, the `submissions`
-    being graded; OverrideError at the first row that is wrong."""
+    being graded, {name staff may use: its submission, or a list of those it could be};
+    OverrideError at the first row that is wrong."""
     try:
         with open(path, 'rb') as f:
             text = f.read().decode('utf-8-sig')  # a spreadsheet's "CSV UTF-8" starts with a BOM
@@ -43,8 +44,13 @@ def read(path, items, submissions=None):
             raise OverrideError(f'{path}: line {line}: expected 4 cells ({", ".join(HEADER)}), got {len(row)}')
         submission, item, points, reason = (cell.strip() for cell in row)
         where = f'{path}: line {line}'
-        if submissions is not None and submission not in submissions:
-            raise OverrideError(f'{where}: no submission {submission!r} in this class')
+        if submissions is not None:
+            if submission not in submissions:
+                raise OverrideError(f'{where}: no submission {submission!r} in this class')
+            if isinstance(submissions[submission], list):
+                raise OverrideError(f"{where}: {submission!r} may be any of the submissions "
+                                    f"{', '.join(submissions[submission])}; name it by its Canvas ID")
+            submission = submissions[submission]
         if item not in maxima:
             raise OverrideError(f'{where}: no rubric item {item!r}; the items are {", ".join(maxima)}')
         value = as_number(points)
@@ -57,12 +63,3 @@ def read(path, items, submissions=None):
             raise OverrideError(f'{where}: {submission} {item!r} is set twice')
         found.setdefault(submission, {})[item] = (value, reason)
     return found
-
-
-def as_number(text):
-    """5 as 5, 2.5 as 2.5; None for what is not a finite number."""
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return as_points(value) if abs(value) != float('inf') and value == value else None

@@ -128,6 +128,15 @@ def _cell(text):
     return str(text).replace('|', '\\|').replace('\n', ' ')
 
 
+def as_number(text):
+    """Points written as text: 5 as 5, 2.5 as 2.5; None for what is not a finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return as_points(value) if abs(value) != float('inf') and value == value else None
+
+
 def as_points(value):
     """5.0 as 5, 2.5 as 2.5: points as staff write them."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
