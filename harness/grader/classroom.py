@@ -10,7 +10,7 @@ import time
 
 from harness.grader import rubric, rules
 from harness.grader.grading import grade_submission
-from harness.grader.store import files_key
+from harness.grader.store import OTHER_GRADER, files_key
 
 
 class Interrupted(Exception):
@@ -19,25 +19,26 @@ class Interrupted(Exception):
 
 def plan(entries, ids, store, fresh=False, only=()):
     """({submission: stored grading}, [(submission, entry, files digest)] to grade, {why: [submissions]}
-    graded again). `fresh`: none is reused; `only`: those named are graded, and the others reused
-    whenever their files are those stored, whatever grader stored them."""
-    reused, to_grade, why_again = {}, [], {}
+    graded again, or reused though another grader made them). `fresh`: none is reused; `only`: those
+    named are graded, and the others reused whenever their files are those stored, whatever grader
+    stored them."""
+    reused, to_grade, why = {}, [], {}
     for submission, entry in zip(ids, entries):
         files = files_key(entry.path)
-        stored, why = (None, None) if fresh or submission in only else store.load(submission, files, bool(only))
+        stored, reason = (None, None) if fresh or submission in only else store.load(submission, files, bool(only))
         if stored is None:
             to_grade.append((submission, entry, files))
-            if why:
-                why_again.setdefault(why, []).append(submission)
         else:
             reused[submission] = stored
-    return reused, to_grade, why_again
+        if reason:
+            why.setdefault(reason, []).append(submission)
+    return reused, to_grade, why
 
 
 def grade_class(to_grade, store, sandbox, templates, jobs, progress):
     """{submission: (graded, status, texts)} of the submissions `to_grade`, `jobs` at a time, each
     stored as it ends and passed to progress(done, total, submission, grading, elapsed)."""
-    gradings, started, unkept = {}, time.monotonic(), []
+    gradings, started, unkept = {}, time.monotonic(), set()
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
     try:
         futures = {pool.submit(grade_submission, entry.path, sandbox, templates): (submission, files)
@@ -51,13 +52,13 @@ def grade_class(to_grade, store, sandbox, templates, jobs, progress):
                 if not unkept:  # said once: the grading goes on, and the table is written as ever
                     print(f'grade.py: warning: cannot keep the gradings in {store.folder} ({error.strerror}): '
                           f'a rerun will grade them again', file=sys.stderr)
-                unkept.append(submission)
+                unkept.add(submission)
             progress(done, len(to_grade), submission, gradings[submission], time.monotonic() - started)
     except KeyboardInterrupt:
         sandbox.stop()  # the gradings going on end now, and none of them is kept
         pool.shutdown(wait=True, cancel_futures=True)
-        raise Interrupted(f'interrupted: {len(gradings)} of the {len(to_grade)} gradings of this run ended and are '
-                          f'kept in {store.folder}; run the same command again to grade the rest') from None
+        raise Interrupted(f'interrupted: {len(set(gradings) - unkept)} of the {len(to_grade)} gradings of this run '
+                          f'ended and are kept in {store.folder}; run the same command again to grade the rest') from None
     pool.shutdown()
     return gradings
 
@@ -74,8 +75,11 @@ def row(items, submission, entry, grading, templates, overrides):
             **scored, 'status': status}
 
 
-def say_why_again(why_again, out=sys.stderr):
-    """One line for each reason a stored grading is not reused, naming a few of the submissions."""
-    for why, submissions in why_again.items():
+def say_why(why, out=sys.stderr):
+    """One line for each reason a stored grading is not reused (or is, made by another grader),
+    naming a few of the submissions."""
+    for reason, submissions in why.items():
+        submissions = sorted(submissions)
         named = ', '.join(submissions[:5]) + (f' and {len(submissions) - 5} more' if len(submissions) > 5 else '')
-        print(f'grade.py: grading {named} again: {why}', file=out)
+        doing = 'using the stored grading of' if reason == OTHER_GRADER else 'grading'
+        print(f'grade.py: {doing} {named} again: {reason}', file=out)
