@@ -259,3 +259,14 @@ def test_members_are_unique_and_nothing_handed_in_gets_nothing(tmp_path):
     buffer = io.BytesIO()
     returned.write_zip(buffer, [(entry, 'one'), (entry, 'two'), (entry._replace(uploads=[]), 'none')])
     assert list(opened(buffer.getvalue())) == ['a_1_2_dnn_misc.py']
+
+
+def test_a_file_gone_since_grading_costs_its_student_the_feedback_file_alone(tmp_path, capsys):
+    (tmp_path / 'b_2_3_dnn_misc.py').write_bytes(MISC)
+    gone = Entry('a', '', '1', False, '', [Upload(2, 'dnn_misc.py', str(tmp_path / 'a_1_2_dnn_misc.py'), False)])
+    there = Entry('b', '', '2', False, '', [Upload(3, 'dnn_misc.py', str(tmp_path / 'b_2_3_dnn_misc.py'), False)])
+    buffer = io.BytesIO()
+    returned.write_zip(buffer, [(gone, 'one'), (there, 'two')])
+    assert list(opened(buffer.getvalue())) == ['b_2_3_dnn_misc.py']
+    assert capsys.readouterr().err == ('grade.py: warning: no feedback for a in the zip for Canvas: dnn_misc.py cannot '
+                                       'be read (No such file or directory)\n')

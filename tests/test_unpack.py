@@ -69,3 +69,13 @@ def test_a_file_that_is_not_a_zip(tmp_path):
     (tmp_path / 'HW_6_code_x.1.zip').write_text('not a zip')
     with pytest.raises(unpack.Refused, match='not a zip file that can be read'):
         unpack.unpack(str(tmp_path / 'HW_6_code_x.1.zip'))
+
+
+def test_a_zip_whose_data_is_corrupt_is_refused(tmp_path):
+    path = make_zip(tmp_path / 'HW_6_code_x.1.zip', [('dnn_misc.py', b'x' * 10000)])
+    data = bytearray(open(path, 'rb').read())
+    start = data.index(b'dnn_misc.py') + len('dnn_misc.py')
+    data[start + 2:start + 12] = bytes(b ^ 0xFF for b in data[start + 2:start + 12])  # the deflated bytes
+    open(path, 'wb').write(bytes(data))
+    with pytest.raises(unpack.Refused, match=r'refused: the zip cannot be unpacked \(Error -3 while decompressing'):
+        unpack.unpack(path)

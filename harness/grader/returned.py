@@ -19,15 +19,18 @@ import io
 import json
 import os
 import re
+import sys
 import tokenize
 import zipfile
+import zlib
 
 from harness.grader import unpack
 
 FEEDBACK = 'FEEDBACK.md'
 CHOICE = ('.zip', 'dnn_misc.py', 'dnn_cnn_2.py', '.py', '.json')  # which upload carries the feedback, best first
 CODING = re.compile(rb'^[ \t\f]*#.*?coding[:=]')  # PEP 263: it must stay on line 1 or 2
-UNREADABLE = (unpack.Refused, zipfile.BadZipFile, OSError, RuntimeError, EOFError, NotImplementedError, ValueError)
+UNREADABLE = (unpack.Refused, zipfile.BadZipFile, zlib.error, OSError, RuntimeError, EOFError, NotImplementedError,
+              ValueError)
 
 
 def chosen(uploads):
@@ -153,7 +156,12 @@ def write_zip(f, returns):
             upload = chosen(entry.uploads)
             if upload is None:
                 continue
-            name, data = annotated(upload, feedback)
+            try:
+                name, data = annotated(upload, feedback)
+            except OSError as error:  # their file went while grading: the others' feedback is still written
+                print(f'grade.py: warning: no feedback for {entry.id} in the zip for Canvas: {upload.own} cannot be '
+                      f'read ({error.strerror})', file=sys.stderr)
+                continue
             if name not in written:  # a name twice would make Canvas refuse the whole zip
                 written.add(name)
                 archive.writestr(name, data)

@@ -12,6 +12,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 
 MAX_BYTES = 200 << 20  # what a zip may expand to: the course's data file is 34 MB
 ZIP_NAME = re.compile(r'^HW_6_code_(.+)\.zip$', re.IGNORECASE)
@@ -85,7 +86,7 @@ def unpack(path, limit=None):
     except Refused:
         shutil.rmtree(root, ignore_errors=True)
         raise
-    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, NotImplementedError) as error:
+    except (zipfile.BadZipFile, zlib.error, OSError, RuntimeError, EOFError, NotImplementedError) as error:
         shutil.rmtree(root, ignore_errors=True)
         raise Refused(f'refused: the zip cannot be unpacked ({error})') from None
     return root
