@@ -155,7 +155,7 @@ def grade(tmp_path, sandboxed):
         table = f.read()
     written = table + result.stdout + result.stderr
     for folder, _, names in os.walk(grades):
-        written += ''.join(open(os.path.join(folder, name)).read() for name in names)
+        written += ''.join(open(os.path.join(folder, name), errors='replace').read() for name in names)  # a .png too
     shutil.rmtree(grades)  # the grader's own output: what the project's digest leaves out
     after = {name: tree_digest(where[name]) for name in watched} | {'outside': open(where['outside']).read()}
     rows = {row['submission']: row for row in csv.DictReader(table.splitlines())}
