@@ -7,6 +7,7 @@ class graded without the sandbox shows that every attack is real. Every attack i
 aimed at this test's own files, so that a sandbox that fails harms nothing else.
 """
 import csv
+import json
 import resource
 import os
 import shutil
@@ -50,7 +51,8 @@ def attacks(where, port):
                  f"stolen = ' '.join(re.findall('secret: (\\\\w+)', text))"),
         'connect': f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=3).sendall(b'stolen')",
         'fork': ("import os\nfor _ in range(300):\n    if os.fork() == 0:\n        try:\n            os.setsid()\n"
-                 f"            os.execv('/bin/sleep', ['sleep', {SLEEP!r}])\n        finally:\n            os._exit(0)"),
+                 f"            os.execve('/bin/sleep', ['sleep', {SLEEP!r}], {{}})\n        finally:\n"
+                 "            os._exit(0)"),  # an empty environment: no grading's token to be found by
         'parent': "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)",
         'forge': ("import os, signal\nwith open(f'/proc/{os.getppid()}/fd/1', 'w') as out:\n"
                   "    out.write('[\"a report that is not one\"]')\nos.kill(os.getppid(), signal.SIGKILL)"),
@@ -134,7 +136,8 @@ def grade(tmp_path, sandboxed):
     watched = ['project', 'home', 'tmp']
     before = {name: tree_digest(where[name]) for name in watched} | {'outside': open(where['outside']).read()}
     grades = os.path.join(where['project'], 'grades')
-    env = dict(os.environ, HOME=where['home'], TMPDIR=where['tmp'])
+    # matplotlib keeps its cache in $HOME, unless told: the grader's own picture must not pass for an attack
+    env = dict(os.environ, HOME=where['home'], TMPDIR=where['tmp'], MPLCONFIGDIR=str(tmp_path / 'matplotlib'))
     if not sandboxed:
         env['PATH'] = os.path.join(where['tmp'], 'no-bwrap')  # no bwrap on it: the grader runs without
     try:
@@ -155,7 +158,11 @@ def grade(tmp_path, sandboxed):
         table = f.read()
     written = table + result.stdout + result.stderr
     for folder, _, names in os.walk(grades):
-        written += ''.join(open(os.path.join(folder, name), errors='replace').read() for name in names)  # a .png too
+        for name in names:
+            text = open(os.path.join(folder, name), errors='replace').read()  # a .png too
+            if folder.endswith('-graded'):  # a grading kept for a rerun: the files' texts read before any code ran
+                text = json.dumps(dict(json.loads(text), texts=None))
+            written += text
     shutil.rmtree(grades)  # the grader's own output: what the project's digest leaves out
     after = {name: tree_digest(where[name]) for name in watched} | {'outside': open(where['outside']).read()}
     rows = {row['submission']: row for row in csv.DictReader(table.splitlines())}
