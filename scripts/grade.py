@@ -220,7 +220,7 @@ def grade_class(args):
     classroom.say_why(why)
     try:
         gradings.update(classroom.grade_class(to_grade, kept, args.sandbox, args.templates, args.j,
-                                              progress(args.items, len(gradings))))
+                                              progress(args.items, args.overrides, len(gradings))))
     except classroom.Interrupted as interrupted:
         print(f'grade.py: {interrupted}', file=sys.stderr)
         return 130
@@ -244,12 +244,13 @@ def grade_class(args):
                                args.overrides if args.overrides_file else None, args.feedback, canvas)
 
 
-def progress(items, reused):
-    """What prints a line as each grading ends: its points, the time so far and left, and how many were reused."""
+def progress(items, overrides, reused):
+    """What prints a line as each grading ends: its points (the staff's `overrides` too), the time so
+    far and left, and how many were reused."""
     maximum = rubric.possible(items)['total']
 
     def say(done, total, submission, grading, elapsed):
-        points = rubric.score(items, grading[0])['total']
+        points = rubric.score(items, grading[0], overrides.get(submission))['total']
         print(f"[{done}/{total}] {submission}: {points} of {maximum} points ({elapsed:.0f} s so far, about "
               f"{elapsed / done * (total - done):.0f} s left{f'; {reused} reused' if reused else ''})",
               file=sys.stderr, flush=True)
