@@ -55,8 +55,8 @@ def regraded(tmp_path_factory):
     (download / 'parkamy_LATE_102_5002_HW_6_code_park.7.zip').write_bytes(zipped(RIGHT))
     changed = grade(download, out, *options)
     texts['changed'] = csv_text(out)
-    fresh = grade(download, root / 'fresh' / 'grades.csv', *options)
-    texts['fresh'] = csv_text(root / 'fresh' / 'grades.csv')
+    fresh = grade(download, out, *options, '--fresh')
+    texts['fresh'] = csv_text(out)
     return {'root': root, 'first': first, 'again': again, 'changed': changed, 'fresh': fresh, 'texts': texts,
             'overrides': (root / 'overrides.csv').read_text(encoding='utf-8')}
 
@@ -70,8 +70,8 @@ def test_an_override_sets_its_cell_and_says_why(regraded):
             'not (graded 0: relu.backward' in ngkim['notes'])
     assert smith['Q3.9 network'] == '1.5' and smith['overridden'] == 'Q3.9 network'
     assert table['lee.3']['overridden'] == ''
-    unchanged = rows(regraded['root'] / 'fresh' / 'grades.csv')  # the same overrides: the same points
-    assert float(ngkim['total']) == float(unchanged['ngkim']['total'])
+    fresh = {row['submission']: row for row in csv.DictReader(io.StringIO(regraded['texts']['fresh']))}
+    assert ngkim['total'] == fresh['ngkim']['total']  # the same overrides: the same points
 
 
 def test_an_override_shows_in_the_feedback_and_the_import(regraded):
@@ -121,6 +121,7 @@ def test_a_rerun_grades_only_what_changed_and_gives_a_fresh_runs_csv(regraded):
     assert '; 7 reused)' in progress(changed)[0]
     assert 'grade.py: grading park.7 again: its files changed' in changed.stderr
     assert regraded['texts']['changed'] == regraded['texts']['fresh']
+    assert len(progress(regraded['fresh'])) == 8 and 'have not changed' not in regraded['fresh'].stderr
     assert regraded['texts']['changed'] != regraded['texts']['first']
 
 
@@ -151,7 +152,7 @@ def test_a_corrupt_or_foreign_stored_grading_is_graded_again_and_said(regraded, 
     assert csv_text(root / 'out' / 'grades.csv') == regraded['texts']['fresh']
 
 
-def test_only_and_fresh_grade_again_what_they_name(regraded):
+def test_only_grades_again_what_it_names(regraded):
     root = regraded['root']
     only = grade(root / 'submissions', root / 'out' / 'grades.csv', '--only', '105', 'lee.3')  # ngkim's Canvas ID
     assert only.returncode == 0, only.stderr
@@ -161,8 +162,6 @@ def test_only_and_fresh_grade_again_what_they_name(regraded):
     assert [line.split(':')[0] for line in progress(other)] == ['[1/1] park.7'], other.stderr
     assert ('using the stored grading of aaron.1, lee.3, mueller.4, ngkim, ortizana and 2 more again: graded by '
             'another grader, or under other limits') in other.stderr
-    fresh = grade(root / 'submissions', root / 'out' / 'grades.csv', '--fresh')
-    assert len(progress(fresh)) == 8 and 'have not changed' not in fresh.stderr
     unknown = grade(root / 'submissions', root / 'out' / 'grades.csv', '--only', 'nobody.1')
     assert unknown.returncode == 2 and unknown.stderr.strip().splitlines()[-1].endswith(
         "argument --only: no submission 'nobody.1' in " + str(root / 'submissions'))
@@ -218,14 +217,14 @@ def test_an_override_file_from_a_spreadsheet_is_read():
 
 
 def test_ctrl_c_keeps_the_gradings_that_ended(tmp_path):
-    """Interrupted while one submission loops: the gradings that ended are kept, the one going on is not,
+    """Interrupted while one submission is graded: the gradings that ended are kept, the one going on is not,
     the CSV is not written, nothing is left running, and the next run grades only the rest."""
     (tmp_path / 'class').mkdir()
     for name, data in (('a.1', RIGHT), ('b.2', BROKEN)):
         (tmp_path / 'class' / name).mkdir()
         (tmp_path / 'class' / name / 'dnn_misc.py').write_bytes(data['dnn_misc.py'])
     (tmp_path / 'class' / 'z.9').mkdir()
-    (tmp_path / 'class' / 'z.9' / 'dnn_misc.py').write_text('while True:\n    pass\n')
+    (tmp_path / 'class' / 'z.9' / 'dnn_misc.py').write_text('import time\ntime.sleep(4)\n')
     out = tmp_path / 'out' / 'grades.csv'
     command = [sys.executable, os.path.join(REPO, 'scripts', 'grade.py'), str(tmp_path / 'class'), '--out', str(out),
                '--timeout', '120']
@@ -236,7 +235,7 @@ def test_ctrl_c_keeps_the_gradings_that_ended(tmp_path):
     deadline = time.monotonic() + 120
     while not ((store / 'a.1.json').exists() and (store / 'b.2.json').exists()) and time.monotonic() < deadline:
         time.sleep(0.2)
-    time.sleep(1)  # z.9 loops: its grading is going on
+    time.sleep(1)  # z.9 sleeps as it loads: its grading is going on
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
