@@ -23,6 +23,7 @@ RESULT_FILES = [run.name for run in RUNS]
 RERUN = {run.name: run.question for run in RUNS if run.driver != DRIVER}  # result file: question, rerun by its modules
 DRIVER_RERUN = {run.name: run.question for run in RUNS if run.driver == DRIVER}  # rerun by its driver
 MAX_RESULT_BYTES = 1 << 20
+RAN_OUT = 'the checks did not finish within'  # the start of the reason a run past its time limit has no report
 
 
 def scratch_copy(folder):
@@ -48,7 +49,7 @@ def run_checker(sandbox, scratch, target='dnn_misc.py', questions=(), modules=No
     status, output, _ = sandbox.run([sys.executable, os.path.join(REPO, 'hw5_dnn_check.py'), '--json', *options,
                                      os.path.join(scratch, target)], scratch)
     if status is None:
-        return f'the checks did not finish within {sandbox.timeout:g} s'
+        return f'{RAN_OUT} {sandbox.timeout:g} s'
     return well_formed(output) or f'the checks ended without a report (exit status {status})'
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from harness import REPO
 from harness.checker import VERDICTS
 from harness.course import RUNS
+from harness.grader.grading import RAN_OUT
 from harness.grader.rubric import KINDS
 from harness.grader.written import file_stem
 from harness.result_files import write_atomically
@@ -30,7 +31,6 @@ AFTER_GRADING = {os.path.join('grader', name) for name in (
     'canvas.py', 'classroom.py', 'gradebook.py', 'overrides.py', 'returned.py', 'rubric.py', 'rules.py',
     'same_code.py', 'store.py', 'summary.py', 'written.py')}
 OTHER_GRADER = 'graded by another grader, or under other limits'
-RAN_OUT = 'the checks did not finish within'  # grading.run_checker's words for a run past its time limit
 
 
 def _add_file(digest, path, name):
