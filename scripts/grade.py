@@ -143,7 +143,7 @@ def load_gradebook(export, assignment, out, parser):
         column = gradebook.assignment_column(*table[:2], assignment)
     except gradebook.GradebookError as error:
         parser.error(f'--canvas {error}')
-    if os.path.abspath(export) == written.canvas_path(os.path.abspath(out)):
+    if os.path.abspath(export) == written.beside(os.path.abspath(out), 'canvas'):
         parser.error(f'--canvas {export}: that is the file the import would be written to; rename it')
     return table, column
 
@@ -212,7 +212,7 @@ def grade_class(args):
     warning = '' if args.sandbox.bwrap else 'warning: '
     print(f'grade.py: {warning}the submissions are {args.sandbox.describe()}', file=sys.stderr, flush=True)
     limits = {'timeout': args.timeout, 'sandbox': args.sandbox.spec()}  # spec: bwrap, the memory, the user
-    kept = store.Store(written.beside(args.out, '-graded'), store.grader_key(limits))
+    kept = store.Store(written.beside(args.out, 'graded'), store.grader_key(limits))
     gradings, to_grade, why = classroom.plan(args.entries, args.ids, kept, args.fresh, args.only or ())
     if gradings:
         print(f'grade.py: {len(gradings)} of {len(args.ids)} submissions have not changed since they were graded: '

@@ -15,19 +15,18 @@ from harness.grader import returned, rubric, same_code, summary
 from harness.result_files import write_atomically, write_or_rescue
 
 
-def beside(out, ending):
-    """NAME{ending} beside the CSV NAME.csv."""
-    return os.path.splitext(out)[0] + ending
+BESIDE = {'canvas': '-canvas.csv', 'feedback zip': '-feedback.zip', 'same code': '-same-code.md',
+          'summary': '-summary.md', 'picture': '-summary.png', 'graded': '-graded'}  # NAME + these, beside NAME.csv
 
 
-def canvas_path(out):
-    return beside(out, '-canvas.csv')
+def beside(out, what):
+    """The file BESIDE[what] beside the CSV `out` (NAME.csv): NAME-canvas.csv, ..."""
+    return os.path.splitext(out)[0] + BESIDE[what]
 
 
 def paths(out):
-    """The files grading writes beside the CSV `out`, and the CSV."""
-    return [out] + [beside(out, ending) for ending in ('-canvas.csv', '-feedback.zip', '-same-code.md', '-summary.md',
-                                                       '-summary.png')]
+    """Every file grading writes: the CSV `out`, and those beside it."""
+    return [out] + [beside(out, what) for what in BESIDE]
 
 
 def file_stem(submission):
@@ -66,19 +65,19 @@ def write_class(out, items, rows, graded_by, groups, overrides, feedback_folder=
     written, failed = [out], 0
     if canvas:
         import_text, students = canvas
-        failed |= write_or_rescue(canvas_path(out), lambda f: f.write(import_text), 'grade.py', "Canvas's import",
+        failed |= write_or_rescue(beside(out, 'canvas'), lambda f: f.write(import_text), 'grade.py', "Canvas's import",
                                   text=import_text)
         returns = [(entry, feedback[submission]) for submission, entry in students.items()]
-        failed |= write_or_rescue(beside(out, '-feedback.zip'), lambda f: returned.write_zip(f, returns), 'grade.py',
+        failed |= write_or_rescue(beside(out, 'feedback zip'), lambda f: returned.write_zip(f, returns), 'grade.py',
                                   'the feedback for Canvas', binary=True)
-        written += [canvas_path(out), beside(out, '-feedback.zip')]
+        written += [beside(out, 'canvas'), beside(out, 'feedback zip')]
     try:
-        write_atomically(beside(out, '-same-code.md'), lambda f: f.write('\n'.join(same_code.report(groups)) + '\n'))
+        write_atomically(beside(out, 'same code'), lambda f: f.write('\n'.join(same_code.report(groups)) + '\n'))
         report = summary.markdown(items, rows, graded_by, groups)
-        write_atomically(beside(out, '-summary.md'), lambda f: f.write(report))
-        written += [beside(out, '-same-code.md'), beside(out, '-summary.md')]
-        if summary.picture(beside(out, '-summary.png'), items, rows):
-            written.append(beside(out, '-summary.png'))
+        write_atomically(beside(out, 'summary'), lambda f: f.write(report))
+        written += [beside(out, 'same code'), beside(out, 'summary')]
+        if summary.picture(beside(out, 'picture'), items, rows):
+            written.append(beside(out, 'picture'))
         if feedback_folder:
             os.makedirs(feedback_folder, exist_ok=True)
             for submission, text in feedback.items():
