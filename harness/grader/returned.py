@@ -66,12 +66,8 @@ def their_members(path):
     """[(ZipInfo, bytes)] of a student's zip, read in memory on unpack's terms (names, links, MAX_BYTES),
     or unpack.Refused. Nothing is written to disk."""
     with zipfile.ZipFile(path) as archive:
-        infos = archive.infolist()
-        for info in infos:
-            unpack._member_path('', info)
+        infos, _ = unpack.checked_members(archive, '', unpack.MAX_BYTES)
         left = unpack.MAX_BYTES
-        if sum(info.file_size for info in infos) > left:
-            raise unpack.Refused('refused: past the size limit')
         members = []
         for info in infos:
             with archive.open(info) as source:

@@ -52,6 +52,17 @@ def _member_path(root, info):
     return os.path.join(root, *[part for part in name.split('/') if part not in ('', '.')])
 
 
+def checked_members(archive, root, limit):
+    """([ZipInfo], [where each would land under root]) of an open archive, every name and the sizes
+    they declare checked before a byte is read; or Refused."""
+    members = archive.infolist()
+    targets = [_member_path(root, info) for info in members]
+    declared = sum(info.file_size for info in members)
+    if declared > limit:
+        raise Refused(f'refused: it would expand to {declared >> 20} MB, past the limit of {limit >> 20} MB')
+    return members, targets
+
+
 def unpack(path, limit=None):
     """Unpack the zip at `path` into a new temporary folder; return the folder, or raise Refused.
     `limit`: the bytes it may expand to (MAX_BYTES unless said)."""
@@ -63,11 +74,7 @@ def unpack(path, limit=None):
     root = tempfile.mkdtemp(prefix='submission-')
     try:
         with archive:
-            members = archive.infolist()
-            targets = [_member_path(root, info) for info in members]  # every name checked before a byte is written
-            declared = sum(info.file_size for info in members)
-            if declared > limit:
-                raise Refused(f'refused: it would expand to {declared >> 20} MB, past the limit of {limit >> 20} MB')
+            members, targets = checked_members(archive, root, limit)
             written = 0
             for info, target in zip(members, targets):
                 if info.is_dir():
