@@ -59,7 +59,8 @@ PATTERNS = {  # name: (changes, expected module verdicts, (module, check, fragme
     'a transposed dW': (
         ROW_BIAS + [("self.gradient['W'] = np.matmul(X.T, grad)", "self.gradient['W'] = np.matmul(grad.T, X)")],
         {'linear_layer': 'FAIL', 'relu': 'PASS', 'dropout': 'PASS'},
-        ('linear_layer', 'backward', "gradient['W'] has shape (3, 4), expected (4, 3)")),
+        ('linear_layer', 'backward',
+         "gradient['W'] has shape (3, 4), expected (4, 3): it is the transpose of the right gradient")),
     'a bias gradient that adds up across calls': (
         ROW_BIAS[:1] + [("self.gradient['b'] = np.sum(grad, axis=0)", "self.gradient['b'] += np.sum(grad, axis=0)")],
         {'linear_layer': 'FAIL', 'relu': 'PASS', 'dropout': 'PASS'},
@@ -67,18 +68,23 @@ PATTERNS = {  # name: (changes, expected module verdicts, (module, check, fragme
     'a scaled dW': (
         ROW_BIAS + [("self.gradient['W'] = np.matmul(X.T, grad)", "self.gradient['W'] = 2 * np.matmul(X.T, grad)")],
         {'linear_layer': 'FAIL', 'relu': 'PASS', 'dropout': 'PASS'},
-        ('linear_layer', 'backward', "gradient['W'] is wrong")),
+        ('linear_layer', 'backward', "gradient['W'] is wrong: it is off by a constant factor: the right gradient "
+                                     "times 2")),
     'a relu backward without its mask': (
         ROW_BIAS + [('backward_output = grad * self.mask', 'backward_output = grad')],
-        {'linear_layer': 'PASS', 'relu': 'FAIL', 'dropout': 'PASS'}, ('relu', 'backward', 'is wrong')),
+        {'linear_layer': 'PASS', 'relu': 'FAIL', 'dropout': 'PASS'},
+        ('relu', 'backward', 'is wrong: grad passed through where X <= 0 too: the mask X > 0 is missing')),
     'a dropout backward without its scaling': (
         ROW_BIAS + [('backward_output = np.multiply(grad, self.mask)',
                      'backward_output = np.multiply(grad, self.mask != 0)')],
-        {'linear_layer': 'PASS', 'relu': 'PASS', 'dropout': 'FAIL'}, ('dropout', 'backward', 'is wrong')),
+        {'linear_layer': 'PASS', 'relu': 'PASS', 'dropout': 'FAIL'},
+        ('dropout', 'backward',
+         'is wrong: it is off by the constant factor 0.7 = 1 - r: the 1/(1-r) scale is missing')),
     'a forward without its bias': (
         ROW_BIAS + [("forward_output = np.matmul(X, self.params['W']) + self.params['b']",
                      "forward_output = np.matmul(X, self.params['W'])")],
-        {'linear_layer': 'FAIL', 'relu': 'PASS', 'dropout': 'PASS'}, ('linear_layer', 'forward', 'is wrong')),
+        {'linear_layer': 'FAIL', 'relu': 'PASS', 'dropout': 'PASS'},
+        ('linear_layer', 'forward', 'is wrong: the output lacks + b')),
     'a dropout that keeps where p < 1 - r': (
         ROW_BIAS + [('(np.random.uniform(0.0, 1.0, X.shape) >= self.r)',
                      '(np.random.uniform(0.0, 1.0, X.shape) < 1 - self.r)')],

@@ -134,8 +134,10 @@ class Probe:
         if missing(self.code.set(obj, name, key, value, in_place), 'attribute'):
             raise Failed(f'{label} has no attribute {name}')
 
-    def compare(self, what, got, expected, flat_ok=False, tolerance=TOLERANCE):
-        """FAIL unless `got` has expected's shape and values; with flat_ok, shape (D,) for (1, D) is a WARN."""
+    def compare(self, what, got, expected, flat_ok=False, tolerance=TOLERANCE, named=None):
+        """FAIL unless `got` has expected's shape and values; with flat_ok, shape (D,) for (1, D) is a WARN.
+        named: a function of (got, expected) that names the likeliest mistake, in words, or gives None
+        (mistakes.naming); a FAIL it names says so after what is off."""
         expected = np.asarray(expected, dtype=float)
         if got is None:
             raise Failed(f'{what} is None, expected an array of shape {expected.shape}')
@@ -145,19 +147,33 @@ class Probe:
             kind = getattr(got, 'type_name', type(got).__name__)
             raise Failed(f'{what} is a {kind}, expected an array of shape {expected.shape}') from None
         if got.shape != expected.shape:
-            if flat_ok and expected.ndim == 2 and expected.shape[0] == 1 and got.shape == expected.shape[1:]:
+            flat = flat_ok and expected.ndim == 2 and expected.shape[0] == 1 and got.shape == expected.shape[1:]
+            if flat:
                 error = relative_error(got.reshape(expected.shape), expected)
                 if error < tolerance:
                     self.warn(f"{what} has shape {got.shape}, not {expected.shape}; its values are right, and the "
                               f"course's update broadcasts it, so the pipeline gives the same numbers")
                     return error
-            raise Failed(f'{what} has shape {got.shape}, expected {expected.shape}')
+            plain = f'has shape {got.shape}, expected {expected.shape}'
+            if flat:  # a shape the course tolerates: what is wrong is its values
+                raise Failed(f"{what} {_named(named, got.reshape(expected.shape), expected, 'is wrong', plain)}")
+            raise Failed(f'{what} {_named(named, got, expected, plain, plain)}')
         error = relative_error(got, expected)
         if not error < tolerance:
-            raise Failed(f'{what} is wrong: max relative error {error:.2e}')
+            plain = f'is wrong: max relative error {error:.2e}'
+            raise Failed(f"{what} {_named(named, got, expected, 'is wrong', plain)}")
         return error
 
     def where(self, error):
         """' at FILE:LINE (in FUNCTION)' where the student's code raised `error`, as the student
         process saw it, else ''."""
         return getattr(error, 'where', '')
+
+
+def _named(named, got, expected, head, plain):
+    """'head: the mistake named' when `named` names one, else `plain`; a failure to name one is `plain`."""
+    try:
+        words = named(got, expected) if named else None
+    except Exception:
+        words = None
+    return f'{head}: {words}' if words else plain
