@@ -1,6 +1,6 @@
 """Check the modules of a dnn_misc.py, calling them as the course's drivers do, or a driver.
 
-    python3 hw5_dnn_check.py                       # this repository's dnn_misc.py
+    python3 hw5_dnn_check.py                       # the dnn_misc.py beside this file
     python3 hw5_dnn_check.py path/to/dnn_misc.py   # yours
     python3 hw5_dnn_check.py --all --pipeline path/to/dnn_misc.py
     python3 hw5_dnn_check.py --pipeline path/to/dnn_cnn_2.py   # a driver
@@ -10,7 +10,8 @@ in the same file, and with --pipeline the first epoch of Q3.3 to Q3.8 with
 your modules. Given a driver (a file that imports dnn_misc and defines no
 linear_layer), it checks the network the driver builds and how it wires the
 modules in each pass (the TODOs of dnn_cnn_2.py) and its result file; with
---pipeline, one epoch of its course runs with our dnn_misc.py.
+--pipeline, one epoch of its course runs with our dnn_misc.py (in a students'
+handout, which holds no answer, with yours, once its checks pass).
 Each line starts with PASS, WARN or FAIL and names the module:
 WARN is a deviation that the course's pipeline tolerates, and says so. The
 last line counts each verdict. Exit status: 0 when nothing fails, 1 when
@@ -38,7 +39,7 @@ DRIVER_TIME_LIMIT = 60.0  # a driver's checks: its run on the small data, and re
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog='hw5_dnn_check.py', description=__doc__.splitlines()[0])
     parser.add_argument('path', nargs='?', default=os.path.join(HERE, 'dnn_misc.py'),
-                        help="the dnn_misc.py to check (default: this repository's)")
+                        help="the dnn_misc.py to check (default: the one beside this file)")
     parser.add_argument('--all', action='store_true',
                         help="also check what the course gives: dropout's draws, conv_layer, max_pool, flatten_layer, "
                              "the two losses, add_momentum and the dnn_im2col.py beside the file")
@@ -48,7 +49,8 @@ def parse_args(argv):
     parser.add_argument('--questions', metavar='Q3.x,...',
                         help='with --pipeline: only these questions\' epochs (default: every one)')
     parser.add_argument('--modules', metavar='DNN_MISC',
-                        help="for a driver with --pipeline: the dnn_misc.py to train with (default: ours)")
+                        help="for a driver: the dnn_misc.py to train with (default: ours; in a students' handout, the one "
+                             "beside the driver)")
     parser.add_argument('--json', action='store_true', help='print the verdicts as one JSON object')
     parser.add_argument('--timeout', type=float, default=10.0, metavar='S', help='time limit of each module check')
     args = parser.parse_args(argv)

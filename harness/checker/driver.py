@@ -4,7 +4,8 @@ how it wires the modules in each pass.
 The driver runs as it would in the course's folder (its flags: --num_epoch 1), in a scratch
 folder that holds a small mnist_subset.json (10 samples a split), in a student process (client.py)
 whose dnn_misc is stand_in.py's: each module it makes and each call it makes is passed to this
-process, where the recorder (recorder.py) makes and computes it with our modules and notes it. What
+process, where the recorder (recorder.py) makes and computes it with our modules (key.py: in a students'
+handout, the student's own) and notes it. What
 it should do comes from the course's network of the same name (networks.py, never the driver at the
 top level, which may be the student's), made with the same recorder: its model dict names the
 modules, and one training step and one evaluation pass give the wiring. With --pipeline, once the
@@ -21,11 +22,10 @@ import tempfile
 import numpy as np
 
 from harness import messages
-from harness.checker import VERDICTS, networks
+from harness.checker import VERDICTS, key, networks
 from harness.checker.pipeline import ours_epoch, remote_epoch
 from harness.checker.probe import Check, Failed
 from harness.checker.process import Ended, Garbled, Raised, StudentProcess, TimedOut
-from harness.checker.provided import reference
 from harness.checker.recorder import CLASSES, Recorder, short
 from harness.checker.remote import RemoteCode
 from harness.checker.wiring import TODOS, compare_network, compare_passes, expected_wiring
@@ -101,11 +101,11 @@ class Host:
         module = self.table.get(op.get('of'))
         if op['op'] == 'call' and op.get('method') in ('forward', 'backward') and hasattr(module, 'forward'):
             params = op.get('params') or {}
-            for key, ours in getattr(module, 'params', {}).items():  # as the driver's update left them
-                if key in params:
-                    if np.shape(params[key]) != ours.shape:
-                        raise Garbled(f"a driver's {op['op']} whose params['{key}'] is not of shape {ours.shape}")
-                    module.params[key] = np.array(params[key], dtype=np.float64)
+            for name, ours in getattr(module, 'params', {}).items():  # as the driver's update left them
+                if name in params:
+                    if np.shape(params[name]) != ours.shape:
+                        raise Garbled(f"a driver's {op['op']} whose params['{name}'] is not of shape {ours.shape}")
+                    module.params[name] = np.array(params[name], dtype=np.float64)
             result = getattr(module, op['method'])(*args, **kwargs)
             answer = {'result': result}
             if op['method'] == 'backward' and hasattr(module, 'gradient'):
@@ -141,10 +141,12 @@ def run_driver(path, argv, folder, recorder, limit):
     return ran and short(ran, 300)
 
 
-def recorded(path, limit):
-    """The recorded run of the driver at `path`, made once: a dict of what the checks read."""
+def recorded(path, limit, modules=None):
+    """The recorded run of the driver at `path`, made once: a dict of what the checks read. It computes
+    with key.py's modules: in a handout, those of the dnn_misc.py given with --modules, or beside it."""
     if path in _runs:
         return _runs[path]
+    reference = key.modules(key.for_driver(path, modules))
     name = network_of(path)  # hw5_dnn_check.py takes no driver it cannot name
     # In the grader's sandbox, the run's folder lies beside the driver, where the student process may write.
     folder = tempfile.mkdtemp(prefix='driver-check-', dir=os.path.dirname(path) if os.environ.get('HW5_SANDBOX') else None)
@@ -191,7 +193,7 @@ def _verdict(probe, problems, todos=()):
 
 
 def network(probe):
-    run = recorded(probe.path, probe.limit)
+    run = recorded(probe.path, probe.limit, probe.modules)
     _verdict(probe, compare_network(run['expected'], run['recorder'].built))
     return f"{', '.join(run['expected'].names)}, built as the course's and in its order"
 
@@ -205,14 +207,14 @@ def todos_of(name, kinds):
 
 
 def training_pass(probe):
-    run = recorded(probe.path, probe.limit)
+    run = recorded(probe.path, probe.limit, probe.modules)
     kinds = PASSES['training pass']
     _verdict(probe, compare_passes(run, kinds), todos_of(run['name'], kinds))
     return 'each forward gets the output before it; each backward its forward\'s input and the grad after it'
 
 
 def accuracy_passes(probe):
-    run = recorded(probe.path, probe.limit)
+    run = recorded(probe.path, probe.limit, probe.modules)
     kinds = PASSES['accuracy passes']
     _verdict(probe, compare_passes(run, kinds), todos_of(run['name'], kinds))
     return 'both passes chain every forward, dropout off'
@@ -225,7 +227,7 @@ def default_result_name(network):
 
 
 def result_file(probe):
-    run = recorded(probe.path, probe.limit)
+    run = recorded(probe.path, probe.limit, probe.modules)
     wanted = run['result_name']
     if not run['written']:
         stopped = f" (it stops first: {run['error']})" if run['error'] else ''
@@ -244,14 +246,15 @@ def first_epoch(probe, run):
     """One epoch of the course's run `run`, once the checks have shown the driver's network and wiring
     to be the course's: the course's network (networks.py) trained as our drivers train it, with our
     dnn_misc.py or, in a student process, the one given with --modules (as pipeline.py does)."""
-    recorded_run = recorded(probe.path, probe.limit)
+    recorded_run = recorded(probe.path, probe.limit, probe.modules)
     problems = compare_network(recorded_run['expected'], recorded_run['recorder'].built) + compare_passes(
         recorded_run, PASSES['training pass'] + PASSES['accuracy passes'])
     if any(fails for fails, _ in problems):
         raise Failed(f"{run.question} epoch 1 is not run: the network or the wiring of {os.path.basename(probe.path)} "
                      f"is not the course's (its checks say how)")
     train, val = run.epoch1
-    which = os.path.basename(probe.modules) + ' given' if probe.modules else 'our dnn_misc.py'
+    which = os.path.basename(probe.modules) + ' given' if probe.modules else \
+        'our dnn_misc.py' if key.answer_key() else 'your ' + os.path.basename(key.for_driver(probe.path))
     if probe.modules:
         code = RemoteCode(probe.modules, probe.limit)
         try:
@@ -265,7 +268,7 @@ def first_epoch(probe, run):
         finally:
             code.close()
     else:
-        got = ours_epoch(run, reference)
+        got = ours_epoch(run, key.modules(key.for_driver(probe.path)))
     probe.figures = {'train': got[0], 'val': got[1]}
     if got != (train, val):
         raise Failed(f"{run.question} epoch 1 gives training / validation accuracy {got[0]} / {got[1]}, "

@@ -5,12 +5,13 @@ not, the quick checks name the likeliest cause.
 
 The figures are the checker's own. The student process trains, with the checker's data, minibatches
 and random stream; the checker then reads the parameters that training left and evaluates them here,
-with our modules: no label of an evaluation enters the student process. Figures that are the
+with our modules (key.py; in a students' handout, which holds no answer, the student's own, once
+they pass their checks): no label of an evaluation enters the student process. Figures that are the
 course's count once audit.py's checks hold. The grader compares them with a student's result files.
 """
 
 from harness import training
-from harness.checker import assigned, provided
+from harness.checker import assigned, key, provided
 from harness.checker.audit import AuditedSGD, check_start, check_step, check_test_time, reference_model
 from harness.checker.networks import network as course_network
 from harness.checker.probe import Check, Failed, Probe
@@ -101,12 +102,12 @@ def remote_epoch(run, code):
     """The figures of one epoch of `run` trained with the student's modules in the student process
     (RemoteCode), evaluated here; and a function that raises Failed unless they are what its training
     and its own evaluation give (to be called when the figures are the course's)."""
+    ours = course_network(run.driver, key.modules(code.path))
     network = course_network(run.driver, RemoteClasses(code))
     args = settings(run, network)
     data = course_data(network.as_images)
     steps = len(data['train'][0]) // args.minibatch_size
     model, sgd = trained(network, args, lambda model, *flags: AuditedSGD(code, model, *flags, steps=steps))
-    ours = course_network(run.driver, provided.reference)
     mine = reference_model(ours, args, sgd.params[steps], run.question)
     got = figures(ours, mine, data, args.minibatch_size)
     return got, lambda: (check_start(run, ours, sgd, args), [check_step(run, ours, sgd, args, at) for at in sgd.audited],

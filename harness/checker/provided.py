@@ -2,22 +2,17 @@
 max_pool, flatten_layer, the two losses, add_momentum, and the dnn_im2col.py beside the file.
 
 A student who edits these by accident learns it here. Forward passes are
-compared with this repository's modules (tested against plain loops);
-backward passes with centred differences of the student's own forward.
+compared with the given modules (key.py: this repository's, tested against
+plain loops); backward passes with centred differences of the student's own forward.
 """
 import os
 
 import numpy as np
 
-from harness import REPO
-from harness.checker.process import missing
 from harness.checker.assigned import gradient_check
-from harness.checker.probe import Check, Failed, import_file, numerical_gradient
-
-# Ours, by its path, whatever dnn_misc.py sits beside the checked file: what the student's are
-# compared with, what the pipeline evaluates with, and what the driver checks record with.
-reference = import_file('reference_dnn_misc', os.path.join(REPO, 'dnn_misc.py'))
-reference_im2col = import_file('reference_dnn_im2col', os.path.join(REPO, 'dnn_im2col.py'))
+from harness.checker.key import GIVEN as reference, IM2COL as reference_im2col
+from harness.checker.probe import Check, Failed, numerical_gradient
+from harness.checker.process import missing
 
 
 def dropout_draws(probe):

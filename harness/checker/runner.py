@@ -121,13 +121,24 @@ def run_one(check, code, path, limit=10.0, modules=None):
     except (TimedOut, Ended):
         raise
     except (Exception, SystemExit) as error:
-        verdict, message = 'FAIL', raised(error, probe)
+        verdict, message = 'FAIL', not_written(error, check) or raised(error, probe)
     result = {'verdict': verdict, 'message': message}
     if getattr(probe, 'figures', None):
         result['figures'] = probe.figures
     if getattr(probe, 'todos', None):
         result['todos'] = probe.todos
     return result
+
+
+def not_written(error, check):
+    """A handout's TODO that is still as it was handed out, in one line that names it (its `raise
+    NotImplementedError('NAME is not written yet ...')`); else None."""
+    text = str(error)
+    if not (isinstance(error, Raised) and error.type_name == 'NotImplementedError' and ' is not written yet' in text):
+        return None
+    if text.startswith(f'{check.module}.{check.name} '):
+        return text
+    return 'not checked yet: it calls ' + text.replace(' is not written yet', ', which is not written yet', 1)
 
 
 def raised(error, probe):
