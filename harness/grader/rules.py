@@ -4,7 +4,7 @@ in (it is read, never run):
 - "at the end of each submitted script (two of them), you need to list with whom you have
   discussed": a comment (or a string) after the last line of code that names classmates, or says none;
 - "Please do not import packages that are not listed in the provided code": dnn_misc.py imports
-  numpy and dnn_im2col, dnn_cnn_2.py what the course's drivers import;
+  numpy and dnn_im2col, dnn_cnn_2.py what the course's drivers import (and what a template given imports);
 - "Do not modify the code unless we instruct you to do so": with the course's own template of a
   file, every function and class keeps the template's code outside its TODO regions, compared as
   tokens, so that comments, blank lines and spaces do not count.
@@ -57,13 +57,15 @@ def check(texts, templates=None):
             tree = ast.parse(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue  # the checks say why it does not load
+        given = tail_lines(templates[name]) if templates and name in templates else ()
         found[f'collaboration {name}'] = (('PASS', 'lists whom the student discussed the homework with')
-                                          if collaboration_list(text, tree) else
+                                          if collaboration_list(text, tree, given) else
                                           ('FAIL', f'{name} does not end with the list of classmates the homework was '
                                                    f'discussed with (or "none"), as the assignment asks'))
-        extra = [module for module in imported(tree) if module not in ALLOWED.get(name, ())]
+        allowed = list(dict.fromkeys(ALLOWED.get(name, ()) + tuple(template_imports(templates, name))))
+        extra = [module for module in imported(tree) if module not in allowed]
         found[f'imports {name}'] = (('FAIL', f"{name} imports {', '.join(extra)}, beyond what the provided code "
-                                             f"imports ({', '.join(ALLOWED[name])})") if extra else
+                                             f"imports ({', '.join(allowed)})") if extra else
                                     ('PASS', 'imports only what the provided code does'))
         if templates and name in templates:
             changed = changed_given_code(text, templates[name])
@@ -73,16 +75,26 @@ def check(texts, templates=None):
     return found
 
 
-def collaboration_list(text, tree):
-    """Whether the text after the last line of code (comments, or a last bare string) names classmates
-    or says none: words that say so, or prose that is not commented-out code."""
+def tail_lines(text, tree=None):
+    """The lines of text after the last line of code (comments, or bare strings), stripped."""
+    try:
+        tree = tree or ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
     last_code = max((getattr(node, 'end_lineno', node.lineno) for node in tree.body
                      if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
                              and isinstance(node.value.value, str))), default=0)
     tail = [node.value.value for node in tree.body if node.lineno > last_code]  # bare strings after the code
     tail += [line.strip().lstrip('#').strip() for line in text.splitlines()[last_code:] if line.strip().startswith('#')]
-    for line in (line for part in tail for line in part.splitlines()):
-        if not re.search(r'[A-Za-z]', line):
+    return [line.strip() for part in tail for line in part.splitlines()]
+
+
+def collaboration_list(text, tree, given=()):
+    """Whether the text after the last line of code (comments, or a last bare string) names classmates
+    or says none: words that say so, or prose that is not commented-out code. The lines `given` (the
+    template's own, such as the handout's request for the list) are not the student's."""
+    for line in tail_lines(text, tree):
+        if not re.search(r'[A-Za-z]', line) or line in given:
             continue
         if PROSE.search(line):
             return True
@@ -91,6 +103,14 @@ def collaboration_list(text, tree):
         except SyntaxError:
             return True  # "Alice Smith, Bob Jones": not code
     return False
+
+
+def template_imports(templates, name):
+    """What the template of `name` imports (the handout's dnn_cnn_2.py imports harness), if one is given."""
+    try:
+        return imported(ast.parse(templates[name])) if templates and name in templates else []
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
 
 
 def imported(tree):
