@@ -10,11 +10,13 @@ hw5_dnn_check.py, whose checker holds no answer (harness/checker/edition.py says
 
 --zip also writes DIR.zip, the folder as one file for Carmen; the folder itself can be pushed as a
 GitHub Classroom template. --no-fixes makes the handout's checker name a mistake without saying how
-to mend it. The folder is written whole or not at all; an existing DIR is never written into.
+to mend it (its harness/checker/fixes.py holds none). The folder is written whole or not at all; an
+existing DIR is never written into.
 """
 import argparse
 import ast
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -56,8 +58,8 @@ X: the X the forward got; grad = dL/d(output), of X's shape.
 Derive and compute dL/dX.
 Return: dL/dX, of X's shape.""",
     ('dropout', 'backward'): """\
-X: the X the forward got; grad = dL/ds, of X's shape.
-Compute dL/dq as Equation 21 defines it, with the mask the training forward kept (see forward).
+X: the X the forward got (q in Equation 19); grad = dL/d(output) (dL/ds), of X's shape.
+Compute dL/dX as Equation 21 defines dL/dq, with the mask the training forward kept (see forward).
 Return: dL/dX, of X's shape.""",
 }
 
@@ -146,16 +148,13 @@ def student_dnn_cnn_2(text):
     return text.rstrip('\n') + '\n' + COLLABORATION
 
 
-def edition(fixes):
-    """The handout's harness/checker/edition.py."""
-    with open(os.path.join(REPO, 'harness', 'checker', 'edition.py')) as f:
-        text = f.read()
-    for old, new in [('HANDED_OUT = None', f'HANDED_OUT = {HANDED_OUT!r}'),
-                     ('SPELL_OUT_FIXES = True', f'SPELL_OUT_FIXES = {fixes}')]:
-        if text.count(old) != 1:
-            raise HandoutError(f'harness/checker/edition.py does not say {old!r} once')
-        text = text.replace(old, new)
-    return text
+def rewritten(name, pattern, new):
+    """The repository's file `name` with what the regular expression `pattern` finds, once, made `new`."""
+    with open(os.path.join(REPO, name), encoding='utf-8') as f:
+        text, found = re.subn(pattern, new, f.read(), flags=re.MULTILINE | re.DOTALL)
+    if found != 1:
+        raise HandoutError(f'{name} does not hold {pattern!r} once')
+    return text.encode()
 
 
 def files(fixes=True):
@@ -176,10 +175,13 @@ def files(fixes=True):
         'dnn_misc.py': handed_out.encode(),
         HANDED_OUT: handed_out.encode(),
         'dnn_cnn_2.py': student_dnn_cnn_2(read('dnn_cnn_2.py')).encode(),
-        'harness/checker/edition.py': edition(fixes).encode(),
+        'harness/checker/edition.py': rewritten('harness/checker/edition.py', r'^HANDED_OUT = None$',
+                                                f'HANDED_OUT = {HANDED_OUT!r}'),
         'README.md': read('scripts/handout.md').encode(),
         '.gitignore': b'__pycache__/\n*.pyc\n/.venv/\n/mnist_subset.json\n/outputs/.run-*/\n/outputs/logs/\n',
     })
+    if not fixes:  # no fix said, and none to read
+        found['harness/checker/fixes.py'] = rewritten('harness/checker/fixes.py', r'^FIXES = \{.*?^\}$', 'FIXES = {}')
     absent = [name for name, source in found.items() if isinstance(source, str) and not os.path.isfile(source)]
     if absent:
         raise HandoutError(f"{absent[0]}: no such file in {REPO}, and the handout gives it")

@@ -7,6 +7,7 @@ import json
 import keyword
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tokenize
@@ -110,7 +111,7 @@ def test_the_given_files_are_the_answer_keys_and_the_checker_is_the_handouts(bui
     assert {'harness/checker/key.py', 'scripts/q310.sh', 'scripts/windows/q310.bat', 'data/mnist_subset.json'} <= files
     assert os.access(built / 'scripts' / 'q33.sh', os.X_OK)
     edition = read(built / 'harness' / 'checker' / 'edition.py')
-    assert f'HANDED_OUT = {handout.HANDED_OUT!r}' in edition and 'SPELL_OUT_FIXES = True' in edition
+    assert f'HANDED_OUT = {handout.HANDED_OUT!r}' in edition
     assert read(built / handout.HANDED_OUT) == read(built / 'dnn_misc.py')
     with zipfile.ZipFile(str(built) + '.zip') as archive:
         assert {name.split('/', 1)[1] for name in archive.namelist()} == files
@@ -226,11 +227,18 @@ def test_usage_errors_write_nothing(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ['taken'] and os.listdir(tmp_path / 'taken') == []
 
 
-def test_no_fixes_makes_a_checker_that_does_not_spell_them_out(tmp_path):
+def test_no_fixes_makes_a_checker_that_names_a_mistake_and_holds_no_fix(built, tmp_path):
+    from harness.checker.fixes import FIXES
     result = subprocess.run([sys.executable, os.path.join(REPO, 'scripts', 'handout.py'), '--out', str(tmp_path / 'h'),
                              '--no-fixes'], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert 'SPELL_OUT_FIXES = False' in read(tmp_path / 'h' / 'harness' / 'checker' / 'edition.py')
+    texts = {path: read(path) for path in (tmp_path / 'h').rglob('*.py')}
+    assert not [(fix, path) for fix in FIXES.values() for path, text in texts.items() if fix in text]
+    assert FIXES['dW'] in read(built / 'harness' / 'checker' / 'fixes.py')  # and the default handout has them
+    (tmp_path / 'h' / 'dnn_misc.py').write_text(read(filled(built) / 'dnn_misc.py').replace(
+        "np.matmul(X.T, grad, out=self.gradient['W'])", "self.gradient['W'] = np.matmul(grad.T, X)"))
+    messages = {(c['module'], c['check']): c['message'] for c in checker(tmp_path / 'h')[1]}
+    assert messages[('linear_layer', 'backward')].endswith('it is the transpose of the right gradient (grad.T @ X, say)')
 
 
 def test_a_drifted_driver_stops_the_handout_with_one_line(monkeypatch):
@@ -249,3 +257,25 @@ def test_graded_against_the_handout_a_list_left_unfilled_is_no_list(built):
     verdicts = check({name: read(folder / name) for name in templates}, templates)
     assert {rule: verdict for rule, (verdict, _) in verdicts.items()} == dict.fromkeys(
         [f'{rule} {name}' for name in templates for rule in ('collaboration', 'imports', 'given code')], 'PASS')
+
+
+def test_the_students_readme_names_what_the_handout_has(built):
+    """Every file the student's README names is in the handout, and every command it shows is one the
+    handout's scripts and checker take: a script renamed or a flag dropped fails here."""
+    text = read(built / 'README.md')
+    named = set(re.findall(r'`((?:[\w.-]+/)*[\w-]+\.(?:py|sh|txt|json|png))`', text))
+    assert {'dnn_misc.py', 'dnn_cnn_2.py', 'hw5_dnn_check.py', 'requirements-plot.txt'} <= named
+    assert [name for name in named if not any((built / folder / name).exists() for folder in ('', 'scripts'))
+            and name != 'outputs/curves.png'] == []  # what run_all.sh draws
+    commands = [line.strip() for line in text.splitlines() if line.startswith('    ') and not line.startswith('     ')]
+    checks = [shlex.split(c.split('#')[0])[2:] for c in commands if c.startswith('python3 hw5_dnn_check.py')]
+    scripts = [shlex.split(c.split('#')[0])[1:] for c in commands if c.startswith('bash scripts/')]
+    assert len(checks) == 3 and len(scripts) == 3
+    for args in checks:  # the handout's own checker reads them as it would run them
+        result = subprocess.run([sys.executable, '-c', 'import sys, hw5_dnn_check; hw5_dnn_check.parse_args(sys.argv[1:])',
+                                 *args], cwd=built, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, (args, result.stderr)
+    for script, *flags in scripts:
+        driver = re.search(r'run_driver (\S+)', read(built / script)).group(1)
+        usage = subprocess.run([sys.executable, driver, '--help'], cwd=built, capture_output=True, text=True, timeout=60)
+        assert all(flag in usage.stdout for flag in flags if flag.startswith('--')), (script, flags)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import ROW_BIAS, course_style_source
-from harness.checker import assigned, edition, mistakes
+from harness.checker import assigned, fixes, mistakes
 from harness.checker.probe import Failed, Probe
 from harness.checker.process import TimedOut
 from harness.checker.runner import run_checks
@@ -80,7 +80,7 @@ FILES = {
         ('linear_layer', 'backward'): ("linear_layer.gradient['b'] adds up from one backward call to the next",
                                        'set it (=), do not add to it (+=)')}),
 }
-FIXES_OFF = ['first', 'third', 'X @ grad', 'adds up']  # also checked with edition.SPELL_OUT_FIXES false
+FIXES_OFF = ['first', 'third', 'X @ grad', 'adds up']  # also checked with no fixes (handout.py --no-fixes)
 
 
 def run(tmp_path, changes, name='student'):
@@ -114,7 +114,7 @@ def test_each_mistake_is_named_with_its_fix(with_fixes, name):
 
 @pytest.mark.parametrize('name', FIXES_OFF)
 def test_without_fixes_the_mistake_is_named_and_its_fix_left_out(tmp_path, monkeypatch, name):
-    monkeypatch.setattr(edition, 'SPELL_OUT_FIXES', False)
+    monkeypatch.setattr(fixes, 'FIXES', {})
     changes, named = FILES[name]
     results = run(tmp_path, changes)
     for where, (words, fix) in named.items():

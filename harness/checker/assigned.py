@@ -6,7 +6,7 @@ drivers do; finite differences go through forward only.
 """
 import numpy as np
 
-from harness.checker import edition, mistakes
+from harness.checker import fixes, mistakes
 from harness.checker.probe import TOLERANCE, Check, Failed, numerical_gradient, relative_error
 from harness.checker.process import Ended, Garbled, Raised, TimedOut
 
@@ -39,7 +39,7 @@ def gradient_check(probe, layer, label, X, R, forward_args=(), flat_keys=(), cat
         expected = numerical_gradient(loss, param)
         probe.set(layer, label, 'params', key, param, in_place=True)
         if _adds_up(gradients[key], earlier[key], expected):
-            fix = '; set it (=), do not add to it (+=)' if edition.SPELL_OUT_FIXES else ''
+            fix = '; ' + fixes.FIXES['adds up'] if 'adds up' in fixes.FIXES else ''
             raise Failed(f"{label}.gradient['{key}'] adds up from one backward call to the next: after a second "
                          f"call it holds the sum of both calls' gradients{fix}")
         errors.append(probe.compare(f"{label}.gradient['{key}']", gradients[key], expected, flat_ok=key in flat_keys,

@@ -8,6 +8,3 @@ scripts/handout.py writes the handout's own version of this file; nothing else c
 # kept inside the checker: its given modules are what the checks compute with, and the five methods
 # students write come from the student's own file, once they pass their checks.
 HANDED_OUT = None
-
-# Whether a message that names a likely mistake also says how to mend it (scripts/handout.py --no-fixes).
-SPELL_OUT_FIXES = True

@@ -1,8 +1,8 @@
 """The usual mistakes in what students write, each named when it gives exactly what came back.
 
 A mistake is what it makes of the check's own inputs (X, grad R, the params the check set, r) or of
-the right answer the check expects, and its words: what is wrong, and how to mend it, said only when
-edition.SPELL_OUT_FIXES is true (a students' handout may leave fixes out). Nothing here computes an
+the right answer the check expects, and its words: what is wrong, and the name of how to mend it in
+fixes.py (a students' handout made with --no-fixes has none). Nothing here computes an
 answer of the five methods students write: a mistake is a transformation of what the check already
 holds. A mistake is named only when what came back is what it makes, within TOLERANCE; otherwise the
 check keeps its plain message.
@@ -14,19 +14,19 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from harness.checker import edition
+from harness.checker import fixes
 from harness.checker.probe import TOLERANCE, relative_error
 
 
 class Mistake(NamedTuple):
     made: Callable  # the context -> the array this mistake gives (None, or raising: it does not fit)
     what: str  # what is wrong, in words
-    fix: str = ''  # how to mend it, in words (only with edition.SPELL_OUT_FIXES)
+    fix: str = ''  # the name of how to mend it, in fixes.FIXES
 
 
 def diagnosis(got, expected, catalogue, context):
     """What is wrong with `got`, in words, by the first mistake of `catalogue` that gives it, with its
-    fix when edition.SPELL_OUT_FIXES; None when none fits. Never raises: a failure is None."""
+    fix, when fixes.FIXES has it; None when none fits. Never raises: a failure is None."""
     try:
         with np.errstate(all='ignore'):
             got = np.asarray(got, dtype=float)
@@ -39,8 +39,9 @@ def diagnosis(got, expected, catalogue, context):
                     if not _fits(got, mistake.made(context)):
                         continue
                     words = mistake.what.format(**context)
-                    if mistake.fix and edition.SPELL_OUT_FIXES:
-                        words += '; ' + mistake.fix.format(**context)
+                    fix = fixes.FIXES.get(mistake.fix)
+                    if fix:
+                        words += '; ' + fix.format(**context)
                     return words
                 except Exception:  # this mistake cannot be made of these: the next one may
                     continue
@@ -95,87 +96,84 @@ ANY = [ALL_ZEROS, SIGN, TRANSPOSED, FACTOR]
 
 MEAN = Mistake(lambda c: c['expected'] / c['N'],
                'it is the right gradient divided by N = {N}, the minibatch size: a mean over the minibatch '
-               'where the sum belongs', 'sum over the minibatch without dividing by N')
-SUM_OVER_MINIBATCH = 'sum over axis=0 with keepdims=True'
+               'where the sum belongs', 'mean')
 
 LINEAR_FORWARD = [
     Mistake(lambda c: c['expected'] - c['b'], "the output lacks + b: it is X @ W without the bias",
-            "add self.params['b'] to X @ W"),
+            'bias'),
 ] + ANY
 
 LINEAR_DW = [
     Mistake(lambda c: c['expected'].T, 'it is the transpose of the right gradient (grad.T @ X, say)',
-            'use X.T @ grad'),
+            'dW'),
     MEAN,
 ] + ANY
 
 LINEAR_DB = [
     Mistake(lambda c: np.sum(c['R'], axis=1), 'summed over the wrong axis (axis=1, over the features, where the '
-            'sum over the minibatch, axis=0, belongs)', SUM_OVER_MINIBATCH),
-    Mistake(lambda c: c['R'], 'it is grad itself, not summed over the minibatch', SUM_OVER_MINIBATCH),
+            'sum over the minibatch, axis=0, belongs)', 'db'),
+    Mistake(lambda c: c['R'], 'it is grad itself, not summed over the minibatch', 'db'),
     Mistake(lambda c: np.sum(c['R']), 'it is the sum of every entry of grad (np.sum with no axis), where the sum '
-            'over the minibatch, axis=0, belongs', SUM_OVER_MINIBATCH),
+            'over the minibatch, axis=0, belongs', 'db'),
     MEAN,
 ] + ANY
 
 LINEAR_DX = [
     Mistake(lambda c: c['expected'].T, 'it is the transpose of the right gradient (W @ grad.T, say)',
-            'use grad @ W.T'),
+            'dX'),
 ] + ANY
 
 # On a case where no product of mismatched shapes raises (a square W, and X with as many rows as
 # columns: input_D = output_D = N), when linear_layer.backward raised on the usual case. W and X are
 # not symmetric there, so these are not the right answers. Their words follow the quantity's name.
 SQUARE_DX = [
-    Mistake(lambda c: c['R'] @ c['W'], 'is grad @ W: a product with W where W.T belongs', 'use grad @ W.T'),
+    Mistake(lambda c: c['R'] @ c['W'], 'is grad @ W: a product with W where W.T belongs', 'dX'),
 ]
 SQUARE_DW = [
-    Mistake(lambda c: c['X'] @ c['R'], 'is X @ grad: a product with X where X.T belongs', 'use X.T @ grad'),
+    Mistake(lambda c: c['X'] @ c['R'], 'is X @ grad: a product with X where X.T belongs', 'dW'),
 ]
 
 RELU_FORWARD = [
     Mistake(lambda c: c['X'], 'it is X unchanged: the entries where X <= 0 are not set to 0',
-            'multiply X by the mask X > 0, or use np.maximum(X, 0)'),
+            'relu forward'),
     Mistake(lambda c: (c['X'] > 0).astype(float), 'it is the mask X > 0 alone, not X times it',
-            'multiply X by the mask'),
+            'relu mask'),
 ] + ANY
 
-MULTIPLY_BY_MASK = 'multiply grad by the mask X > 0 that forward kept'
 RELU_BACKWARD = [
-    Mistake(lambda c: c['R'], 'grad passed through where X <= 0 too: the mask X > 0 is missing', MULTIPLY_BY_MASK),
+    Mistake(lambda c: c['R'], 'grad passed through where X <= 0 too: the mask X > 0 is missing', 'relu backward'),
     Mistake(lambda c: c['R'] - c['expected'], 'the mask is the wrong way round: grad passed through where X <= 0 '
-            'and stopped where X > 0', MULTIPLY_BY_MASK),
+            'and stopped where X > 0', 'relu backward'),
     Mistake(lambda c: np.maximum(c['R'], 0), 'it is relu(grad): grad kept where grad > 0, where the mask X > 0 '
-            'belongs', MULTIPLY_BY_MASK),
-    Mistake(lambda c: (c['X'] > 0).astype(float), 'it is the mask X > 0 alone, not grad times it', MULTIPLY_BY_MASK),
+            'belongs', 'relu backward'),
+    Mistake(lambda c: (c['X'] > 0).astype(float), 'it is the mask X > 0 alone, not grad times it', 'relu backward'),
     Mistake(lambda c: c['R'] * np.maximum(c['X'], 0), "it is grad times forward's output relu(X), where grad "
-            "times the mask X > 0 belongs", MULTIPLY_BY_MASK),
+            "times the mask X > 0 belongs", 'relu backward'),
 ] + ANY
 
-SCALE_AS_FORWARD = "scale by the mask's 1/(1-r) as the forward does"
 DROPOUT_FORWARD = [
     Mistake(lambda c: c['expected'] * c['kept'], 'it is off by the constant factor {kept:.3g} = 1 - r: '
-            'the kept entries are not scaled by 1/(1-r)', 'multiply the mask by 1 / (1 - r)'),
+            'the kept entries are not scaled by 1/(1-r)', 'dropout scale'),
     Mistake(lambda c: c['X'] * c['scale'] - c['expected'], 'it keeps the entries the mask drops and drops those '
-            'it keeps: the mask is the wrong way round', 'keep where np.random.uniform(0.0, 1.0, X.shape) >= r'),
+            'it keeps: the mask is the wrong way round', 'dropout mask'),
 ] + ANY
 
 DROPOUT_TEST_TIME = [
     Mistake(lambda c: c['expected'] * c['scale'], 'it is X times {scale:.3g} = 1/(1-r): at test time, X is '
-            'still scaled', 'return X unchanged at test time (a mask of ones)'),
+            'still scaled', 'test time'),
     Mistake(lambda c: c['expected'] * c['kept'], 'it is X times {kept:.3g} = 1 - r: at test time, X is scaled',
-            'return X unchanged at test time (a mask of ones)'),
+            'test time'),
 ] + ANY
 
 DROPOUT_BACKWARD = [
     Mistake(lambda c: c['expected'] * c['kept'], 'it is off by the constant factor {kept:.3g} = 1 - r: '
-            'the 1/(1-r) scale is missing', SCALE_AS_FORWARD),
+            'the 1/(1-r) scale is missing', 'dropout backward scale'),
     Mistake(lambda c: c['expected'] * c['scale'], 'it is off by the constant factor {scale:.3g} = 1/(1-r): '
-            'scaled by 1/(1-r) twice', 'scale by 1/(1-r) once, as the forward does'),
+            'scaled by 1/(1-r) twice', 'scaled twice'),
     Mistake(lambda c: c['expected'] * c['kept'] ** 2, 'it is off by the constant factor {kept:.3g}^2 = (1-r)^2: '
-            'scaled by 1 - r where 1/(1-r) belongs', SCALE_AS_FORWARD),
+            'scaled by 1 - r where 1/(1-r) belongs', 'dropout backward scale'),
     Mistake(lambda c: c['R'], 'it is grad unchanged: the mask forward kept is missing',
-            'multiply grad by the mask forward kept'),
+            'dropout backward mask'),
     Mistake(lambda c: c['R'] * c['scale'], 'it is grad times 1/(1-r) everywhere: the mask forward kept is '
-            'missing, so the dropped entries pass through', 'multiply grad by the mask forward kept'),
+            'missing, so the dropped entries pass through', 'dropout backward mask'),
 ] + ANY
