@@ -119,7 +119,7 @@ def test_sgd_on_the_rows_under_nonzero_pixels_is_the_dense_update(vectors, alpha
             assert np.array_equal(models[0][name].params[key], models[1][name].params[key]), (name, key)
 
 
-def test_sgd_with_the_courses_add_momentum_and_a_flat_bias_gradient(monkeypatch):
+def test_sgd_with_the_courses_add_momentum_and_a_flat_bias_gradient():
     """The course's add_momentum shapes each velocity as its gradient; a student's linear_layer may keep
     its bias gradient as (D,) for a (1, D) bias (a WARN): momentum then updates the bias as with (1, D)."""
     class Layer:
@@ -130,10 +130,9 @@ def test_sgd_with_the_courses_add_momentum_and_a_flat_bias_gradient(monkeypatch)
     def courses(model):
         return {name + '_' + key: np.zeros(module.gradient[key].shape)
                 for name, module in model.items() if hasattr(module, 'params') for key in module.params}
-    monkeypatch.setattr(sgd, 'add_momentum', courses)
     layers = {flat: Layer(flat) for flat in (True, False)}
     for flat, layer in layers.items():
-        optimizer = sgd.SGD({'L1': layer}, 0.1, alpha=0.9)
+        optimizer = sgd.SGD({'L1': layer}, 0.1, alpha=0.9, add_momentum=courses)
         for _ in range(3):
             optimizer.step()
     assert np.array_equal(layers[True].params['b'], layers[False].params['b'])

@@ -159,6 +159,15 @@ def test_as_handed_out_a_question_script_says_which_todo_stops_it_in_one_line(bu
     assert os.listdir(built / 'outputs') == ['.gitignore']
 
 
+def test_a_dnn_misc_that_does_not_compile_fails_its_checks_without_a_traceback(built, tmp_path):
+    """The checker never imports the dnn_misc.py beside it (harness/sgd.py imports it only in the drivers)."""
+    subprocess.run(['cp', '-a', str(built), str(tmp_path / 'h')], check=True)
+    with open(tmp_path / 'h' / 'dnn_misc.py', 'a') as f:
+        f.write('def broken(:\n')
+    status, checks = checker(tmp_path / 'h')
+    assert status == 1 and checks and all(c['verdict'] == 'FAIL' and 'SyntaxError' in c['message'] for c in checks)
+
+
 def filled(built):
     """A copy of the handout with our answers put back in its TODOs; its folder."""
     target = built.parent / 'filled'

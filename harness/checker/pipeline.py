@@ -94,7 +94,7 @@ def ours_epoch(run, dnn_misc):
     """(training, validation accuracy) after one epoch of `run` with the modules of `dnn_misc`, here."""
     network = course_network(run.driver, dnn_misc)
     args = settings(run, network)
-    model, _ = trained(network, args, SGD)
+    model, _ = trained(network, args, lambda model, *flags: SGD(model, *flags, add_momentum=dnn_misc.add_momentum))
     return figures(network, model, course_data(network.as_images), args.minibatch_size)
 
 
