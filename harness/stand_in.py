@@ -50,7 +50,7 @@ class Driver:
             runpy.run_path(path, run_name='__main__')
         except SystemExit as stop:
             if stop.code not in (None, 0):
-                error = f'SystemExit: {stop.code}'
+                error = stop.code if isinstance(stop.code, str) else f'SystemExit: {stop.code}'
         except Exception as failure:
             lines = [f for f in traceback.extract_tb(failure.__traceback__) if os.path.abspath(f.filename) == path]
             where = f' at {os.path.basename(path)}:{lines[-1].lineno}' if lines else ''

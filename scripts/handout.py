@@ -26,7 +26,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HANDED_OUT = 'harness/checker/handed_out_dnn_misc.py'  # the checker's copy of dnn_misc.py as handed out
 
 GIVEN = ['dnn_mlp.py', 'dnn_mlp_nononlinear.py', 'dnn_cnn.py', 'dnn_im2col.py', 'data_loader.py', 'hw5_dnn_check.py',
-         'requirements.txt', 'requirements-plot.txt', 'data/README.md', 'data/mnist_subset.json', 'outputs/.gitignore',
+         '.gitignore', 'requirements.txt', 'requirements-plot.txt', 'data/README.md', 'data/mnist_subset.json', 'outputs/.gitignore',
          'scripts/python.sh', 'scripts/run_all.sh', 'scripts/report.py', 'scripts/plot_curves.py',
          'scripts/show_model.py']
 GIVEN_FOLDERS = [('harness', ('grader',)), ('scripts/windows', ())]  # (folder, subfolders left out)
@@ -112,20 +112,27 @@ def block(indent, lines, todo):
         '\n'.join(pad + line for line in END.splitlines()) + '\n'
 
 
-def student_dnn_misc(text):
-    """The answer key's dnn_misc.py with the body (docstring included) of each method of TODOS a TODO block."""
-    lines = text.splitlines(keepends=True)
-    found = {}
-    for node in ast.parse(text).body:
-        for item in getattr(node, 'body', []) if isinstance(node, ast.ClassDef) else []:
-            if isinstance(item, ast.FunctionDef) and (node.name, item.name) in TODOS:
-                found[(node.name, item.name)] = item
+def students_methods(text):
+    """{(class, method): its ast.FunctionDef} of the methods of TODOS in the dnn_misc.py `text`."""
+    found = {(node.name, item.name): item for node in ast.parse(text).body if isinstance(node, ast.ClassDef)
+             for item in node.body if isinstance(item, ast.FunctionDef) and (node.name, item.name) in TODOS}
     missing = [f'{c}.{m}' for c, m in TODOS if (c, m) not in found]
     if missing:
         raise HandoutError(f"dnn_misc.py has no method {', '.join(missing)}: the handout's TODOs name them")
-    for (class_name, method), item in sorted(found.items(), key=lambda kv: -kv[1].lineno):  # from the end
-        first, last = item.body[0].lineno - 1, item.end_lineno
-        todo = f'{class_name}.{method} is not written yet (its TODO in dnn_misc.py)'
+    return found
+
+
+def not_written(name):
+    """What a TODO as handed out raises, which the checker and the drivers report in one line."""
+    return f'{name} is not written yet' + (' (its TODO in dnn_misc.py)' if '.' in name.split()[0] else '')
+
+
+def student_dnn_misc(text):
+    """The answer key's dnn_misc.py with the body (docstring included) of each method of TODOS a TODO block."""
+    lines = text.splitlines(keepends=True)
+    for (class_name, method), item in sorted(students_methods(text).items(), key=lambda kv: -kv[1].lineno):
+        first, last = item.body[0].lineno - 1, item.end_lineno  # from the end, so that line numbers hold
+        todo = not_written(f'{class_name}.{method}')
         lines[first:last] = [block(item.body[0].col_offset, f'TODO: {class_name}.{method}\n' +
                                    TODOS[(class_name, method)], todo)]
     return ''.join(lines).rstrip('\n') + '\n' + COLLABORATION
@@ -143,7 +150,7 @@ def student_dnn_cnn_2(text):
             framed = [f'{pad}{BANNER}\n'] + [f'{pad}# {line}\n' for line in banner.splitlines()] + [f'{pad}{BANNER}\n']
             replacement = ''.join(framed) + lines + ''.join(pad + line + '\n' for line in END.splitlines())
         else:
-            replacement = block(indent, banner, f'{number} of dnn_cnn_2.py is not written yet')
+            replacement = block(indent, banner, not_written(f'{number} of dnn_cnn_2.py'))
         text = text.replace(lines, replacement)
     return text.rstrip('\n') + '\n' + COLLABORATION
 
@@ -178,7 +185,6 @@ def files(fixes=True):
         'harness/checker/edition.py': rewritten('harness/checker/edition.py', r'^HANDED_OUT = None$',
                                                 f'HANDED_OUT = {HANDED_OUT!r}'),
         'README.md': read('scripts/handout.md').encode(),
-        '.gitignore': b'__pycache__/\n*.pyc\n/.venv/\n/mnist_subset.json\n/outputs/.run-*/\n/outputs/logs/\n',
     })
     if not fixes:  # no fix said, and none to read
         found['harness/checker/fixes.py'] = rewritten('harness/checker/fixes.py', r'^FIXES = \{.*?^\}$', 'FIXES = {}')

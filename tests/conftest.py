@@ -105,3 +105,13 @@ def generator_state():
     """NumPy's global generator state, as something == compares."""
     state = np.random.get_state()
     return state[1].tolist(), state[2:]
+
+
+@pytest.fixture(scope='module')
+def built(tmp_path_factory):
+    """The students' handout, made by scripts/handout.py --zip from the working tree (tests/handout_kit.py)."""
+    out = tmp_path_factory.mktemp('handout') / 'hw6'
+    result = subprocess.run([sys.executable, os.path.join(REPO, 'scripts', 'handout.py'), '--out', str(out), '--zip'],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stderr == '', result.stderr
+    return out
