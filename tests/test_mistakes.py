@@ -38,9 +38,9 @@ FILES = {
                            ('(np.random.uniform(0.0, 1.0, X.shape) >= self.r)',
                             '(np.random.uniform(0.0, 1.0, X.shape) < 1 - self.r)')], {
         ('linear_layer', 'backward'): ("linear_layer.gradient['b'] has shape (5,), expected (1, 3): summed over the "
-                                       "wrong axis (axis=1, over the features, where the sum over the minibatch, "
-                                       "axis=0, belongs)", 'sum over axis=0 with keepdims=True'),
-        ('relu', 'backward'): ('it is relu(grad): grad kept where grad > 0, where the mask X > 0 belongs',
+                                       "wrong axis (axis=1, over the features)",
+                                       'sum over the minibatch, axis=0, with keepdims=True'),
+        ('relu', 'backward'): ('it is relu(grad): grad kept where grad > 0',
                                'multiply grad by the mask X > 0'),
         ('dropout', 'forward'): ('is wrong: it keeps the entries the mask drops and drops those it keeps',
                                  'keep where np.random.uniform(0.0, 1.0, X.shape) >= r')}),
@@ -68,10 +68,10 @@ FILES = {
         ('relu', 'backward'): ('the mask is the wrong way round', 'multiply grad by the mask X > 0')}),
     'mean': (ROW_BIAS + [(DW, "self.gradient['W'] = np.matmul(X.T, grad) / X.shape[0]")], {
         ('linear_layer', 'backward'): ("linear_layer.gradient['W'] is wrong: it is the right gradient divided by "
-                                       "N = 5, the minibatch size", 'without dividing by N')}),
+                                       "N = 5, the minibatch size", 'do not divide by N')}),
     'unsummed': (ROW_BIAS + [(DB, "self.gradient['b'] = grad")], {
         ('linear_layer', 'backward'): ("gradient['b'] has shape (5, 3), expected (1, 3): it is grad itself, not "
-                                       "summed over the minibatch", 'sum over axis=0 with keepdims=True')}),
+                                       "summed over the minibatch", 'sum over the minibatch, axis=0, with keepdims=True')}),
     'X @ grad': (ROW_BIAS + [(DW, "self.gradient['W'] = np.matmul(X, grad)")], {
         ('linear_layer', 'backward'): ("linear_layer.gradient['W'] is X @ grad: a product with X where X.T "
                                        "belongs", 'use X.T @ grad')}),
@@ -80,7 +80,7 @@ FILES = {
         ('linear_layer', 'backward'): ("linear_layer.gradient['b'] adds up from one backward call to the next",
                                        'set it (=), do not add to it (+=)')}),
 }
-FIXES_OFF = ['first', 'third', 'X @ grad', 'adds up']  # also checked with no fixes (handout.py --no-fixes)
+FIXES_OFF = ['first', 'second', 'third', 'unsummed', 'X @ grad', 'adds up']  # also checked with no fixes (handout.py --no-fixes)
 
 
 def run(tmp_path, changes, name='student'):

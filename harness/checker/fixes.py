@@ -5,11 +5,11 @@ that its checker names a mistake without saying how to mend it, and holds no fix
 """
 
 FIXES = {
-    'mean': 'sum over the minibatch without dividing by N',
+    'mean': 'the sum over the minibatch belongs there: do not divide by N',
     'dX': 'use grad @ W.T',
     'dW': 'use X.T @ grad',
     'bias': "add self.params['b'] to X @ W",
-    'db': 'sum over axis=0 with keepdims=True',
+    'db': 'sum over the minibatch, axis=0, with keepdims=True',
     'relu forward': 'multiply X by the mask X > 0, or use np.maximum(X, 0)',
     'relu mask': 'multiply X by the mask',
     'relu backward': 'multiply grad by the mask X > 0 that forward kept',

@@ -95,8 +95,7 @@ FACTOR = Mistake(_scaled, 'it is off by a constant factor: the right {noun} time
 ANY = [ALL_ZEROS, SIGN, TRANSPOSED, FACTOR]
 
 MEAN = Mistake(lambda c: c['expected'] / c['N'],
-               'it is the right gradient divided by N = {N}, the minibatch size: a mean over the minibatch '
-               'where the sum belongs', 'mean')
+               'it is the right gradient divided by N = {N}, the minibatch size: a mean over the minibatch', 'mean')
 
 LINEAR_FORWARD = [
     Mistake(lambda c: c['expected'] - c['b'], "the output lacks + b: it is X @ W without the bias",
@@ -110,11 +109,9 @@ LINEAR_DW = [
 ] + ANY
 
 LINEAR_DB = [
-    Mistake(lambda c: np.sum(c['R'], axis=1), 'summed over the wrong axis (axis=1, over the features, where the '
-            'sum over the minibatch, axis=0, belongs)', 'db'),
+    Mistake(lambda c: np.sum(c['R'], axis=1), 'summed over the wrong axis (axis=1, over the features)', 'db'),
     Mistake(lambda c: c['R'], 'it is grad itself, not summed over the minibatch', 'db'),
-    Mistake(lambda c: np.sum(c['R']), 'it is the sum of every entry of grad (np.sum with no axis), where the sum '
-            'over the minibatch, axis=0, belongs', 'db'),
+    Mistake(lambda c: np.sum(c['R']), 'it is the sum of every entry of grad (np.sum with no axis)', 'db'),
     MEAN,
 ] + ANY
 
@@ -144,11 +141,9 @@ RELU_BACKWARD = [
     Mistake(lambda c: c['R'], 'grad passed through where X <= 0 too: the mask X > 0 is missing', 'relu backward'),
     Mistake(lambda c: c['R'] - c['expected'], 'the mask is the wrong way round: grad passed through where X <= 0 '
             'and stopped where X > 0', 'relu backward'),
-    Mistake(lambda c: np.maximum(c['R'], 0), 'it is relu(grad): grad kept where grad > 0, where the mask X > 0 '
-            'belongs', 'relu backward'),
+    Mistake(lambda c: np.maximum(c['R'], 0), 'it is relu(grad): grad kept where grad > 0', 'relu backward'),
     Mistake(lambda c: (c['X'] > 0).astype(float), 'it is the mask X > 0 alone, not grad times it', 'relu backward'),
-    Mistake(lambda c: c['R'] * np.maximum(c['X'], 0), "it is grad times forward's output relu(X), where grad "
-            "times the mask X > 0 belongs", 'relu backward'),
+    Mistake(lambda c: c['R'] * np.maximum(c['X'], 0), "it is grad times forward's output relu(X)", 'relu backward'),
 ] + ANY
 
 DROPOUT_FORWARD = [
