@@ -22,7 +22,7 @@ import tempfile
 
 import numpy as np
 
-from harness import messages
+from harness import NOT_WRITTEN, messages
 from harness.checker import VERDICTS, key, networks
 from harness.checker.pipeline import ours_epoch, remote_epoch
 from harness.checker.probe import Check, Failed
@@ -139,7 +139,7 @@ def run_driver(path, argv, folder, recorder, limit):
         process.close()
     if not isinstance(ran, (str, type(None))):
         raise Garbled('a driver\'s run that does not say how it stopped')
-    todo = re.search(r'TODO \(\d\) of \S+ is not written yet', ran or '')  # a handout's, as handed out
+    todo = re.search(r'TODO \(\d\) of \S+' + re.escape(NOT_WRITTEN), ran or '')  # a handout's, as handed out
     return todo.group(0) if todo else ran and short(ran, 300)
 
 

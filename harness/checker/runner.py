@@ -7,6 +7,7 @@ import traceback
 
 import numpy as np
 
+from harness import NOT_WRITTEN
 from harness.checker.probe import Failed, Probe
 from harness.checker.process import Ended, Garbled, Raised, TimedOut
 from harness.checker.remote import RemoteCode
@@ -134,11 +135,11 @@ def not_written(error, check):
     """A handout's TODO that is still as it was handed out, in one line that names it (its `raise
     NotImplementedError('NAME is not written yet ...')`); else None."""
     text = str(error)
-    if not (isinstance(error, Raised) and error.type_name == 'NotImplementedError' and ' is not written yet' in text):
+    if not (isinstance(error, Raised) and error.type_name == 'NotImplementedError' and NOT_WRITTEN in text):
         return None
     if text.startswith(f'{check.module}.{check.name} '):
         return text
-    return 'not checked yet: it calls ' + text.replace(' is not written yet', ', which is not written yet', 1)
+    return 'not checked yet: it calls ' + text.replace(NOT_WRITTEN, ', which' + NOT_WRITTEN, 1)
 
 
 def raised(error, probe):
