@@ -107,12 +107,17 @@ class HandoutError(Exception):
     """The handout cannot be made from this repository; the message says why."""
 
 
-def block(indent, lines, todo):
-    """A TODO block: its banner and text, what the student's code replaces (a `raise` naming the TODO), the end banner."""
+def block(indent, lines, code):
+    """A TODO region: its banner with the text `lines`, then `code` (the lines inside), then the end banner."""
     pad = ' ' * indent
     text = '\n'.join(pad + ('# ' + line if line else '#') for line in lines.splitlines())
-    return f"{pad}{BANNER}\n{text}\n{pad}{BANNER}\n{pad}raise NotImplementedError({todo!r})\n" + \
-        '\n'.join(pad + line for line in END.splitlines()) + '\n'
+    end = '\n'.join(pad + line for line in END.splitlines())
+    return f"{pad}{BANNER}\n{text}\n{pad}{BANNER}\n{code}{end}\n"
+
+
+def unwritten(indent, lines, todo):
+    """A TODO block as handed out: what the student's code replaces is a `raise` naming the TODO."""
+    return block(indent, lines, f"{' ' * indent}raise NotImplementedError({not_written(todo)!r})\n")
 
 
 def students_methods(text):
@@ -135,9 +140,8 @@ def student_dnn_misc(text):
     lines = text.splitlines(keepends=True)
     for (class_name, method), item in sorted(students_methods(text).items(), key=lambda kv: -kv[1].lineno):
         first, last = item.body[0].lineno - 1, item.end_lineno  # from the end, so that line numbers hold
-        todo = not_written(f'{class_name}.{method}')
-        lines[first:last] = [block(item.body[0].col_offset, f'TODO: {class_name}.{method}\n' +
-                                   TODOS[(class_name, method)], todo)]
+        lines[first:last] = [unwritten(item.body[0].col_offset, f'TODO: {class_name}.{method}\n' +
+                                       TODOS[(class_name, method)], f'{class_name}.{method}')]
     return ''.join(lines).rstrip('\n') + '\n' + COLLABORATION
 
 
@@ -147,13 +151,8 @@ def student_dnn_cnn_2(text):
         if text.count(lines) != 1:
             raise HandoutError(f"dnn_cnn_2.py does not hold, once, the lines of {banner.split(':')[0]}:\n{lines}")
         indent = len(lines) - len(lines.lstrip(' '))
-        number = banner.split(':')[0]
-        if kept:
-            pad = ' ' * indent
-            framed = [f'{pad}{BANNER}\n'] + [f'{pad}# {line}\n' for line in banner.splitlines()] + [f'{pad}{BANNER}\n']
-            replacement = ''.join(framed) + lines + ''.join(pad + line + '\n' for line in END.splitlines())
-        else:
-            replacement = block(indent, banner, not_written(f'{number} of dnn_cnn_2.py'))
+        replacement = block(indent, banner, lines) if kept else \
+            unwritten(indent, banner, f"{banner.split(':')[0]} of dnn_cnn_2.py")
         text = text.replace(lines, replacement)
     return text.rstrip('\n') + '\n' + COLLABORATION
 
